@@ -1,0 +1,137 @@
+//! Waiting for a new instance: the three wait levels, adaptive polling (about 1 s at first, growing to at most
+//! 10 s), and a deadline. Sleeps on an injected clock, so tests run instantly.
+
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::model::Instance;
+use crate::provider::Provider;
+
+/// How far to wait after a create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitLevel {
+    /// Return right after the create call.
+    None,
+    /// Until the instance has a public IPv4.
+    Created,
+    /// Until the provider says it is fully ready.
+    #[default]
+    Ready,
+}
+
+impl WaitLevel {
+    /// Parses `none`, `created` or `ready`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "none" => Some(Self::None),
+            "created" => Some(Self::Created),
+            "ready" => Some(Self::Ready),
+            _ => None,
+        }
+    }
+
+    /// The level's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Created => "created",
+            Self::Ready => "ready",
+        }
+    }
+
+    /// True when `instance` has reached this level by `provider`'s rules.
+    pub fn reached(self, provider: &dyn Provider, instance: &Instance) -> bool {
+        match self {
+            Self::None => true,
+            Self::Created => provider.is_created(instance),
+            Self::Ready => provider.is_ready(instance) && provider.is_created(instance),
+        }
+    }
+}
+
+/// Polling parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitOptions {
+    /// The level to reach.
+    pub level: WaitLevel,
+    /// Give up after this long (a failure, never success).
+    pub timeout: Duration,
+    /// First poll interval.
+    pub initial_interval: Duration,
+    /// Longest poll interval.
+    pub max_interval: Duration,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        Self {
+            level: WaitLevel::Ready,
+            timeout: Duration::from_secs(15 * 60),
+            initial_interval: Duration::from_secs(1),
+            max_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+impl WaitOptions {
+    /// The interval after `n` polls: starts at `initial_interval`, grows by half each poll, capped.
+    pub fn interval(&self, n: u32) -> Duration {
+        let grown = self.initial_interval.mul_f64(1.5f64.powi(n.min(40) as i32));
+        grown.min(self.max_interval)
+    }
+}
+
+/// Polls `provider` for instance `id` until `opts.level` is reached or the deadline passes.
+/// `on_poll` sees every observation (for progress output). A deadline miss is [`Error::WaitTimeout`] carrying the
+/// last observation; API errors while polling are returned as they are.
+pub fn wait_for(
+    provider: &dyn Provider,
+    first: Instance,
+    opts: &WaitOptions,
+    clock: &dyn Clock,
+    mut on_poll: impl FnMut(&Instance),
+) -> Result<Instance> {
+    let start = clock.now();
+    let mut last = first;
+    let mut polls = 0;
+    loop {
+        if opts.level.reached(provider, &last) {
+            return Ok(last);
+        }
+        let waited = clock.now().saturating_duration_since(start);
+        if waited >= opts.timeout {
+            return Err(Error::WaitTimeout {
+                provider: provider.info().name,
+                level: opts.level.as_str(),
+                waited,
+                last: Box::new(last),
+            });
+        }
+        let nap = opts.interval(polls).min(opts.timeout - waited);
+        clock.sleep(nap);
+        polls += 1;
+        last = provider.get_instance(&last.id)?;
+        on_poll(&last);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_starts_near_one_second_and_is_capped_at_ten() {
+        let o = WaitOptions::default();
+        assert_eq!(o.interval(0), Duration::from_secs(1));
+        assert!(o.interval(1) > o.interval(0));
+        assert_eq!(o.interval(30), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn wait_levels_parse_and_reject_unknown_words() {
+        assert_eq!(WaitLevel::parse("created"), Some(WaitLevel::Created));
+        assert_eq!(WaitLevel::parse("finished"), None);
+    }
+}
