@@ -179,6 +179,11 @@ pub trait Provider: Send + Sync {
     fn create_instance(&self, spec: &CreateSpec) -> Result<Created>;
     /// Deletes an instance; a 404 is [`Deleted::AlreadyGone`].
     fn delete_instance(&self, id: &str) -> Result<Deleted>;
+    /// The exact create request `create_instance` would send for `spec` (for dry runs; secrets are redacted by
+    /// the caller when shown). A password the provider client would generate is not part of it.
+    fn create_request(&self, spec: &CreateSpec) -> crate::http::Request;
+    /// The HTTP layer in use (base URL, clock).
+    fn http(&self) -> &crate::Http;
 
     /// Wait level `created`: the instance has a public IPv4.
     fn is_created(&self, instance: &Instance) -> bool {

@@ -25,16 +25,6 @@ impl Vultr {
         Ok(Self { http: Http::new(&crate::INFO, settings)? })
     }
 
-    /// The HTTP layer (base URL, clock).
-    pub fn http(&self) -> &Http {
-        &self.http
-    }
-
-    /// The create request for `spec`, as it would be sent (used by dry runs too).
-    pub fn create_request(spec: &CreateSpec) -> Request {
-        Request::post(Operation::CreateInstance, "/instances", create_body(spec))
-    }
-
     fn list<L: DeserializeOwned, T>(&self, op: Operation, path: &str, split: impl Fn(L) -> (Vec<T>, api::Meta)) -> Result<Vec<T>> {
         let first = Request::get(op, path).query("per_page", PER_PAGE);
         self.http.paginate(&first, |body| {
@@ -116,7 +106,7 @@ impl Provider for Vultr {
     }
 
     fn create_instance(&self, spec: &CreateSpec) -> Result<Created> {
-        let req = Self::create_request(spec);
+        let req = self.create_request(spec);
         let resp = self.http.send(&req)?;
         let env: api::InstanceEnvelope = self.http.decode(req.operation, &resp.body)?;
         Ok(Created { instance: env.instance.into(), generated_password: None })
@@ -124,5 +114,13 @@ impl Provider for Vultr {
 
     fn delete_instance(&self, id: &str) -> Result<Deleted> {
         self.http.delete(&Request::delete(Operation::DeleteInstance, instance_path(id)?))
+    }
+
+    fn create_request(&self, spec: &CreateSpec) -> Request {
+        Request::post(Operation::CreateInstance, "/instances", create_body(spec))
+    }
+
+    fn http(&self) -> &Http {
+        &self.http
     }
 }
