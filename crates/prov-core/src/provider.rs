@@ -5,6 +5,10 @@ use crate::Result;
 use crate::model::{Image, Instance, InstanceStatus, Plan, Region};
 use crate::secret::Secret;
 
+/// The tag prov puts on every instance it creates; with the label it is prov's identity for an instance, so a
+/// rerun finds what an earlier run created instead of creating it again.
+pub const MANAGED_TAG: &str = "prov-managed";
+
 /// Which API operation a request belongs to; named in every error message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {

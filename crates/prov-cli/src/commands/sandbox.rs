@@ -1,0 +1,47 @@
+//! `prov sandbox`: serves every provider's dialect on a loopback address in the foreground until Ctrl-C or
+//! SIGTERM, after printing the `export` lines that point prov (or anything else) at it.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use prov_core::sandbox::{Sandbox, SandboxOptions};
+
+use crate::settings::{dialects, registry, secs};
+use crate::{CmdResult, Failure};
+
+pub(crate) fn run(listen: &str, boot_secs: f64) -> CmdResult {
+    let addr: SocketAddr = listen.parse().map_err(|_| Failure::usage(format!("--listen `{listen}` is not an address like 127.0.0.1:8710")))?;
+    if !addr.ip().is_loopback() {
+        return Err(Failure::usage(format!("--listen `{listen}`: the sandbox only listens on loopback (127.0.0.1 or ::1)")));
+    }
+    let image_count = std::env::var("PROV_SANDBOX_IMAGES").ok().and_then(|v| v.parse().ok());
+    let opts = SandboxOptions {
+        boot: secs(boot_secs)?,
+        latency: secs(std::env::var("PROV_SANDBOX_LATENCY_MS").ok().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1000.0)?,
+        ..SandboxOptions::default()
+    };
+    let sb = Sandbox::start(&addr.to_string(), dialects(image_count), opts)
+        .map_err(|e| Failure::failed(format!("cannot listen on {addr}: {e}")))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })
+    .map_err(|e| Failure::failed(format!("cannot install the Ctrl-C handler: {e}")))?;
+    let mut out = std::io::stdout().lock();
+    for info in registry() {
+        let _ = writeln!(out, "export {}={}", info.url_env, sb.base_url(info.sandbox_path));
+        if let Some(var) = info.token_env.first() {
+            let _ = writeln!(out, "export {var}={}", crate::settings::SANDBOX_TOKEN);
+        }
+    }
+    let _ = out.flush();
+    drop(out);
+    crate::output::note(&format!(
+        "sandbox listening on http://{} (boot {boot_secs}s); any non-empty token works; Ctrl-C to stop",
+        sb.addr()
+    ));
+    let _ = rx.recv();
+    crate::output::note("sandbox stopped");
+    sb.shutdown();
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! The `prov` command-line interface: parse arguments (args), resolve them into settings (settings), run one
+//! command (commands/*) against `&dyn Provider`, and render the result (output). Exit codes: 0 success, 1 failure
+//! after a provider was contacted, 2 invalid usage, invalid plan or missing token (nothing was sent).
+
+pub mod args;
+pub mod commands;
+mod logger;
+pub mod output;
+pub mod settings;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+/// A failure with its exit code, printed once by [`run`].
+#[derive(Debug)]
+pub struct Failure {
+    /// 1 or 2.
+    pub code: i32,
+    /// The message (may span lines, e.g. every plan error).
+    pub message: String,
+}
+
+impl Failure {
+    /// Exit 2: the input was wrong and nothing was sent.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self { code: 2, message: message.into() }
+    }
+    /// Exit 1: something failed after a provider was contacted.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self { code: 1, message: message.into() }
+    }
+}
+
+impl From<prov_core::Error> for Failure {
+    fn from(e: prov_core::Error) -> Self {
+        Self { code: e.exit_code(), message: e.to_string() }
+    }
+}
+
+impl From<prov_core::plan::PlanErrors> for Failure {
+    fn from(e: prov_core::plan::PlanErrors) -> Self {
+        Self::usage(e.to_string())
+    }
+}
+
+/// Result of a command.
+pub type CmdResult = Result<(), Failure>;
+
+/// Runs `prov` with `args` (the first is the program name) and returns the exit code.
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match args::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    logger::init(cli.global.verbose);
+    match commands::dispatch(cli) {
+        Ok(()) => 0,
+        Err(f) => {
+            output::error_line(&f.message);
+            f.code
+        }
+    }
+}

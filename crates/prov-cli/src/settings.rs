@@ -1,0 +1,111 @@
+//! Resolves parsed arguments into what commands use: the provider registry, each provider's client settings
+//! (base URL from `--api-url`, `PROV_<P>_API_URL` or the sandbox; token from the environment only), and the
+//! in-process sandbox when `--sandbox` is set.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prov_core::provider::ProviderInfo;
+use prov_core::sandbox::{Dialect, Sandbox, SandboxOptions};
+use prov_core::{ClientSettings, Provider, Secret};
+
+use crate::Failure;
+use crate::args::{GlobalArgs, OutputFormat};
+
+/// Every provider prov knows, in display order.
+pub fn registry() -> &'static [&'static ProviderInfo] {
+    static ALL: [&ProviderInfo; 1] = [&prov_vultr::INFO];
+    &ALL
+}
+
+/// Finds a provider by name or alias; an unknown name is a usage error with a suggestion.
+pub fn find_provider(name: &str) -> Result<&'static ProviderInfo, Failure> {
+    if let Some(p) = registry().iter().copied().find(|p| p.answers_to(name)) {
+        return Ok(p);
+    }
+    if ["linode", "digitalocean", "do", "digital_ocean"].iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        return Err(Failure::usage(format!("provider `{name}` is not supported yet")));
+    }
+    let names: Vec<&str> = registry().iter().flat_map(|p| std::iter::once(p.name).chain(p.aliases.iter().copied())).collect();
+    let hint = prov_core::plan::suggest(name, names.iter().copied()).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+    Err(Failure::usage(format!(
+        "unknown provider `{name}` (known: {}){hint}",
+        registry().iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+    )))
+}
+
+/// The sandbox dialects of every provider.
+pub fn dialects(image_count: Option<usize>) -> Vec<Arc<dyn Dialect>> {
+    let vultr = prov_vultr::sandbox::VultrDialect::new();
+    let vultr = match image_count {
+        Some(n) => vultr.with_image_count(n),
+        None => vultr,
+    };
+    vec![vultr.shared()]
+}
+
+/// The token used against the sandbox when none is set in the environment.
+pub const SANDBOX_TOKEN: &str = "sandbox-token";
+
+/// Everything a command needs besides its own arguments.
+pub struct Context {
+    /// Output format.
+    pub output: OutputFormat,
+    /// `-v` count.
+    pub verbose: u8,
+    api_url: Option<String>,
+    sandbox: Option<Sandbox>,
+}
+
+impl Context {
+    /// Resolves global flags; starts the in-process sandbox for `--sandbox`.
+    pub fn new(global: &GlobalArgs) -> Result<Self, Failure> {
+        if global.sandbox && global.api_url.is_some() {
+            return Err(Failure::usage("--api-url and --sandbox cannot be combined"));
+        }
+        let sandbox = if global.sandbox {
+            let boot = std::env::var("PROV_SANDBOX_BOOT_SECS")
+                .ok()
+                .map(|v| v.parse::<f64>().map_err(|_| Failure::usage(format!("PROV_SANDBOX_BOOT_SECS=`{v}` is not a number of seconds"))))
+                .transpose()?
+                .unwrap_or(2.0);
+            let opts = SandboxOptions { boot: secs(boot)?, ..SandboxOptions::default() };
+            let sb = Sandbox::start("127.0.0.1:0", dialects(None), opts)
+                .map_err(|e| Failure::failed(format!("cannot start the sandbox: {e}")))?;
+            Some(sb)
+        } else {
+            None
+        };
+        Ok(Self { output: global.output, verbose: global.verbose, api_url: global.api_url.clone(), sandbox })
+    }
+
+    /// Client settings for `info`.
+    pub fn client_settings(&self, info: &ProviderInfo) -> ClientSettings {
+        let mut s = ClientSettings::from_env(info);
+        if let Some(url) = &self.api_url {
+            s.base_url = Some(url.clone());
+        }
+        if let Some(sb) = &self.sandbox {
+            s.base_url = Some(sb.base_url(info.sandbox_path));
+            if s.token.is_none() {
+                s.token = Some(Secret::new(SANDBOX_TOKEN));
+            }
+        }
+        s
+    }
+
+    /// A client for `info`. Checks the base URL; sends nothing.
+    pub fn connect(&self, info: &'static ProviderInfo) -> Result<Box<dyn Provider>, Failure> {
+        let s = self.client_settings(info);
+        let p: Box<dyn Provider> = match info.name {
+            "vultr" => Box::new(prov_vultr::Vultr::new(&s)?),
+            other => return Err(Failure::usage(format!("provider `{other}` is not supported yet"))),
+        };
+        Ok(p)
+    }
+}
+
+/// Seconds (possibly fractional) as a duration; negative or absurd values are usage errors.
+pub fn secs(v: f64) -> Result<Duration, Failure> {
+    Duration::try_from_secs_f64(v).map_err(|_| Failure::usage(format!("`{v}` is not a valid number of seconds")))
+}
