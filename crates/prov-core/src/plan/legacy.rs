@@ -75,7 +75,12 @@ pub(super) fn lower(text: &str, path: &Path, registry: &[&'static ProviderInfo],
             "provider" => {}
             "action" => {
                 if value != "createInstance" {
-                    cx.error(value_at, Some("action"), with_suggestion(format!("unsupported action `{value}` (prov runs `createInstance` recipes)"), &value, &["createInstance"]));
+                    let message = if value.eq_ignore_ascii_case("createinstance") {
+                        format!("unsupported action `{value}`; did you mean `createInstance`?")
+                    } else {
+                        format!("unsupported action `{value}` (prov runs `createInstance` recipes)")
+                    };
+                    cx.error(value_at, Some("action"), message);
                 }
             }
             "waitType" => {

@@ -203,7 +203,13 @@ pub fn parse(path: &Path, text: &str, registry: &[&'static ProviderInfo]) -> Res
     } else {
         toml_format::lower(text, &mut cx)
     };
-    let plan = build(raw, path, registry, &mut cx);
+    // A file that could not be read as a plan at all has no instances to check; say only why.
+    let unreadable = !cx.errors.is_empty() && raw.instances.is_empty();
+    let plan = if unreadable {
+        Plan { source: path.to_path_buf(), wait: WaitLevel::Ready, instances: Vec::new(), warnings: Vec::new() }
+    } else {
+        build(raw, path, registry, &mut cx)
+    };
     if cx.errors.is_empty() {
         Ok(Plan { warnings: cx.warnings, ..plan })
     } else {
