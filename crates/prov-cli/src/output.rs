@@ -47,7 +47,7 @@ pub fn table(header: &[&str]) -> Table {
     let fancy = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     t.load_preset(if fancy { presets::UTF8_HORIZONTAL_ONLY } else { presets::NOTHING });
     t.set_content_arrangement(ContentArrangement::Disabled);
-    t.set_header(header.iter().map(|h| Cell::new(h)));
+    t.set_header(header.iter().map(Cell::new));
     t
 }
 
@@ -76,7 +76,13 @@ pub fn regions(fmt: OutputFormat, items: &[Region]) -> CmdResult {
 
 /// Memory in MiB for people: `512M`, `2G`.
 pub fn mib(mb: u64) -> String {
-    if mb >= 1024 && mb % 1024 == 0 { format!("{}G", mb / 1024) } else if mb >= 1024 { format!("{:.1}G", mb as f64 / 1024.0) } else { format!("{mb}M") }
+    if mb >= 1024 && mb.is_multiple_of(1024) {
+        format!("{}G", mb / 1024)
+    } else if mb >= 1024 {
+        format!("{:.1}G", mb as f64 / 1024.0)
+    } else {
+        format!("{mb}M")
+    }
 }
 
 /// `list … plans`.
@@ -91,7 +97,11 @@ pub fn plans(fmt: OutputFormat, items: &[Plan]) -> CmdResult {
             right(p.vcpus),
             right(mib(p.memory_mb)),
             right(format!("{}G", p.disk_gb)),
-            right(if p.transfer_gb >= 1000 { format!("{:.1}T", p.transfer_gb as f64 / 1000.0) } else { format!("{}G", p.transfer_gb) }),
+            right(if p.transfer_gb >= 1000 {
+                format!("{:.1}T", p.transfer_gb as f64 / 1000.0)
+            } else {
+                format!("{}G", p.transfer_gb)
+            }),
             right(format!("{:.2}", p.monthly_price_usd)),
             right(if p.regions.is_empty() { "all".to_owned() } else { p.regions.len().to_string() }),
         ]);

@@ -26,8 +26,11 @@ pub fn find_provider(name: &str) -> Result<&'static ProviderInfo, Failure> {
     if ["linode", "digitalocean", "do", "digital_ocean"].iter().any(|n| n.eq_ignore_ascii_case(name)) {
         return Err(Failure::usage(format!("provider `{name}` is not supported yet")));
     }
-    let names: Vec<&str> = registry().iter().flat_map(|p| std::iter::once(p.name).chain(p.aliases.iter().copied())).collect();
-    let hint = prov_core::plan::suggest(name, names.iter().copied()).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+    let names: Vec<&str> =
+        registry().iter().flat_map(|p| std::iter::once(p.name).chain(p.aliases.iter().copied())).collect();
+    let hint = prov_core::plan::suggest(name, names.iter().copied())
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default();
     Err(Failure::usage(format!(
         "unknown provider `{name}` (known: {}){hint}",
         registry().iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
@@ -66,7 +69,10 @@ impl Context {
         let sandbox = if global.sandbox {
             let boot = std::env::var("PROV_SANDBOX_BOOT_SECS")
                 .ok()
-                .map(|v| v.parse::<f64>().map_err(|_| Failure::usage(format!("PROV_SANDBOX_BOOT_SECS=`{v}` is not a number of seconds"))))
+                .map(|v| {
+                    v.parse::<f64>()
+                        .map_err(|_| Failure::usage(format!("PROV_SANDBOX_BOOT_SECS=`{v}` is not a number of seconds")))
+                })
                 .transpose()?
                 .unwrap_or(2.0);
             let opts = SandboxOptions { boot: secs(boot)?, ..SandboxOptions::default() };

@@ -45,7 +45,8 @@ fn stderr(o: &Output) -> String {
 }
 
 fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", stdout(o), stderr(o)))
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", stdout(o), stderr(o)))
 }
 
 fn write_plan(name: &str, text: &str) -> PathBuf {
@@ -62,7 +63,8 @@ fn example(name: &str) -> String {
 
 #[test]
 fn apply_with_the_embedded_sandbox_reports_a_ready_instance_with_an_ipv4() {
-    let o = prov(&["--sandbox", "-o", "json", "apply", &example("vultr-small.toml")], &[("PROV_SANDBOX_BOOT_SECS", "0.3")]);
+    let o =
+        prov(&["--sandbox", "-o", "json", "apply", &example("vultr-small.toml")], &[("PROV_SANDBOX_BOOT_SECS", "0.3")]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v = json(&o);
     let i = &v["instances"][0];
@@ -101,10 +103,15 @@ fn list_show_delete_agree_and_a_second_apply_creates_nothing() {
 #[test]
 fn catalogue_lists_return_every_fixture_item_as_json() {
     let sb = sandbox(0);
-    for (what, file, key) in [("regions", "regions", "regions"), ("plans", "plans", "plans"), ("images", "os", "os"), ("os", "os", "os")] {
+    for (what, file, key) in
+        [("regions", "regions", "regions"), ("plans", "plans", "plans"), ("images", "os", "os"), ("os", "os", "os")]
+    {
         let o = prov(&["-o", "json", "list", "vultr", what], &[("PROV_VULTR_API_URL", &sb.base_url("/vultr/v2"))]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/vultr/{file}.json"))).unwrap_or_default();
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/vultr/{file}.json")),
+        )
+        .unwrap_or_default();
         let fixture: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         assert_eq!(json(&o).as_array().map(Vec::len), fixture[key].as_array().map(Vec::len), "{what}");
         assert!(stderr(&o).is_empty(), "nothing on stderr: {}", stderr(&o));
@@ -114,11 +121,17 @@ fn catalogue_lists_return_every_fixture_item_as_json() {
 #[test]
 fn a_prod_recipe_runs_unchanged() {
     let sb = sandbox(100);
-    let recipe = write_plan("prod.txt", "provider: vultr\naction: createInstance\nplan: vc2-1c-1gb\nregion: syd\nos_id: 477\nenable_ipv6: true\n");
+    let recipe = write_plan(
+        "prod.txt",
+        "provider: vultr\naction: createInstance\nplan: vc2-1c-1gb\nregion: syd\nos_id: 477\nenable_ipv6: true\n",
+    );
     let o = run(&sb, "tok", &["-o", "json", "apply", &recipe.display().to_string()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let i = &json(&o)["instances"][0];
-    assert_eq!((i["region"].as_str(), i["plan"].as_str(), i["image"].as_str()), (Some("syd"), Some("vc2-1c-1gb"), Some("477")));
+    assert_eq!(
+        (i["region"].as_str(), i["plan"].as_str(), i["image"].as_str()),
+        (Some("syd"), Some("vc2-1c-1gb"), Some("477"))
+    );
     assert_eq!(i["label"], "prov-prod");
     assert!(i["ipv6"].is_string());
 }
@@ -131,11 +144,27 @@ fn every_bad_plan_class_exits_2_with_its_location_and_sends_nothing() {
         ("unknown key", good.replace("region =", "regoin ="), "unknown key `regoin`; did you mean `region`?"),
         ("wrong type", good.replace("ipv6 = true", "ipv6 = \"yes\""), "`ipv6`: expected a boolean"),
         ("missing key", good.replace("plan = \"vc2-1c-1gb\"", ""), "`plan`: missing required key `plan`"),
-        ("unsupported key", good.replace("backups = false", "root_password = \"Sup3r-Secret-pw\""), "`root_password` is not supported by Vultr"),
-        ("provider rule", good.replace("image = 2136", "image = \"debian\""), "`image`: Vultr images are numeric OS ids"),
-        ("duplicate label", format!("{good}\n[[instance]]\nlabel = \"web-1\"\nregion = \"syd\"\nplan = \"vc2-1c-1gb\"\nimage = 2136\n"), "label `web-1` is used twice"),
+        (
+            "unsupported key",
+            good.replace("backups = false", "root_password = \"Sup3r-Secret-pw\""),
+            "`root_password` is not supported by Vultr",
+        ),
+        (
+            "provider rule",
+            good.replace("image = 2136", "image = \"debian\""),
+            "`image`: Vultr images are numeric OS ids",
+        ),
+        (
+            "duplicate label",
+            format!("{good}\n[[instance]]\nlabel = \"web-1\"\nregion = \"syd\"\nplan = \"vc2-1c-1gb\"\nimage = 2136\n"),
+            "label `web-1` is used twice",
+        ),
         ("syntax", good.replace("[[instance]]", "[[instance]"), "invalid TOML"),
-        ("unknown provider", good.replace("provider = \"vultr\"", "provider = \"vulture\""), "unknown provider `vulture`"),
+        (
+            "unknown provider",
+            good.replace("provider = \"vultr\"", "provider = \"vulture\""),
+            "unknown provider `vulture`",
+        ),
     ];
     for (name, text, expect) in cases {
         let path = write_plan(&format!("bad-{}.toml", name.replace(' ', "-")), &text);
@@ -147,7 +176,8 @@ fn every_bad_plan_class_exits_2_with_its_location_and_sends_nothing() {
         assert!(!err.contains("Sup3r-Secret-pw"), "{name}: a secret was echoed");
         assert!(stdout(&o).is_empty(), "{name}");
     }
-    let recipe = write_plan("bad.txt", "provider: vultr\naction: createInstance\nplan vc2-1c-1gb\nregion: syd\nos_id: 477\n");
+    let recipe =
+        write_plan("bad.txt", "provider: vultr\naction: createInstance\nplan vc2-1c-1gb\nregion: syd\nos_id: 477\n");
     let o = run(&sb, "tok", &["apply", &recipe.display().to_string()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("bad.txt:3:1: expected `key: value`"), "{}", stderr(&o));
@@ -170,7 +200,10 @@ fn a_missing_token_exits_2_naming_the_variables_and_sends_nothing() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("set VULTR_API_KEY or PROD_VULTR_API_KEY"), "{}", stderr(&o));
     assert!(sb.world().request_log().is_empty());
-    let o = prov(&["list", "vultr", "instances"], &[("PROV_VULTR_API_URL", &sb.base_url("/vultr/v2")), ("PROD_VULTR_API_KEY", "t")]);
+    let o = prov(
+        &["list", "vultr", "instances"],
+        &[("PROV_VULTR_API_URL", &sb.base_url("/vultr/v2")), ("PROD_VULTR_API_KEY", "t")],
+    );
     assert_eq!(o.status.code(), Some(0), "PROD_VULTR_API_KEY is read too: {}", stderr(&o));
 }
 
@@ -186,9 +219,12 @@ fn secrets_never_appear_in_output_even_at_vvv() {
     let sb = sandbox(100);
     let token = "tok-DISTINCTIVE-7f3a9";
     let user_data = "UD-DISTINCTIVE-c0ffee";
-    let plan = write_plan("secret.toml", &format!(
-        "provider = \"vultr\"\n[[instance]]\nlabel = \"s-1\"\nregion = \"syd\"\nplan = \"vc2-1c-1gb\"\nimage = 2136\nuser_data = \"{user_data}\"\n"
-    ));
+    let plan = write_plan(
+        "secret.toml",
+        &format!(
+            "provider = \"vultr\"\n[[instance]]\nlabel = \"s-1\"\nregion = \"syd\"\nplan = \"vc2-1c-1gb\"\nimage = 2136\nuser_data = \"{user_data}\"\n"
+        ),
+    );
     let plan = plan.display().to_string();
     let mut seen = String::new();
     for args in [
@@ -259,7 +295,8 @@ fn prov_sandbox_prints_exports_serves_and_stops_on_sigterm() {
         .unwrap_or_else(|e| panic!("spawn: {e}"));
     let mut lines = BufReader::new(child.stdout.take().unwrap_or_else(|| panic!("no stdout"))).lines();
     let first = lines.next().and_then(Result::ok).unwrap_or_default();
-    let url = first.strip_prefix("export PROV_VULTR_API_URL=").unwrap_or_else(|| panic!("first line: {first}")).to_owned();
+    let url =
+        first.strip_prefix("export PROV_VULTR_API_URL=").unwrap_or_else(|| panic!("first line: {first}")).to_owned();
     let o = prov(&["-o", "json", "list", "vultr", "regions"], &[("PROV_VULTR_API_URL", &url)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();

@@ -48,11 +48,7 @@ impl Default for ManualClock {
 impl ManualClock {
     /// A manual clock starting now.
     pub fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            wall_start: SystemTime::now(),
-            state: Mutex::new((Duration::ZERO, Vec::new())),
-        }
+        Self { start: Instant::now(), wall_start: SystemTime::now(), state: Mutex::new((Duration::ZERO, Vec::new())) }
     }
 
     /// Every duration passed to `sleep`, in order.

@@ -289,7 +289,13 @@ impl Http {
             let elapsed = self.clock.now().saturating_duration_since(started);
             let (outcome, finished) = match &result {
                 Ok((status, retry_after, resp_body)) => {
-                    log::debug!("{} {} {} -> {status} ({} ms)", self.info.name, req.method.as_str(), url, elapsed.as_millis());
+                    log::debug!(
+                        "{} {} {} -> {status} ({} ms)",
+                        self.info.name,
+                        req.method.as_str(),
+                        url,
+                        elapsed.as_millis()
+                    );
                     log::trace!("{} response body: {}", self.info.name, redact_body(resp_body));
                     (Outcome::Status(*status, retry_after.as_deref()), (200..300).contains(status))
                 }
@@ -338,7 +344,11 @@ impl Http {
     }
 
     /// One attempt: the status, the `Retry-After` header and the body, or a transport failure.
-    fn send_once(&self, req: &Request, body: Option<&[u8]>) -> Result<(u16, Option<String>, Vec<u8>), TransportFailure> {
+    fn send_once(
+        &self,
+        req: &Request,
+        body: Option<&[u8]>,
+    ) -> Result<(u16, Option<String>, Vec<u8>), TransportFailure> {
         let url = format!("{}{}", self.base, req.path);
         let auth = self.token.as_ref().map(|t| format!("Bearer {}", t.expose()));
         let answer = match req.method {

@@ -107,7 +107,10 @@ mod tests {
     #[test]
     fn retry_after_seconds_wins_over_backoff() {
         let p = RetryPolicy::default();
-        assert_eq!(p.decide(1, false, Outcome::Status(429, Some("7")), NOW, 0.9), Decision::RetryAfter(Duration::from_secs(7)));
+        assert_eq!(
+            p.decide(1, false, Outcome::Status(429, Some("7")), NOW, 0.9),
+            Decision::RetryAfter(Duration::from_secs(7))
+        );
     }
 
     #[test]
@@ -121,7 +124,10 @@ mod tests {
     #[test]
     fn retry_after_is_capped() {
         let p = RetryPolicy::default();
-        assert_eq!(p.decide(1, true, Outcome::Status(429, Some("86400")), NOW, 0.5), Decision::RetryAfter(p.max_retry_after));
+        assert_eq!(
+            p.decide(1, true, Outcome::Status(429, Some("86400")), NOW, 0.5),
+            Decision::RetryAfter(p.max_retry_after)
+        );
     }
 
     #[test]

@@ -7,15 +7,8 @@ use serde_json::Value;
 pub const REDACTED: &str = "[redacted]";
 
 /// JSON object keys whose values are secrets in any provider's request or response body.
-pub const SECRET_KEYS: &[&str] = &[
-    "root_pass",
-    "root_password",
-    "default_password",
-    "password",
-    "user_data",
-    "token",
-    "api_key",
-];
+pub const SECRET_KEYS: &[&str] =
+    &["root_pass", "root_password", "default_password", "password", "user_data", "token", "api_key"];
 
 /// A secret string. `Debug` and `Display` print `[redacted]`; only [`Secret::expose`] gives the value.
 #[derive(Clone, PartialEq, Eq, Default)]

@@ -81,7 +81,11 @@ fn scripted(steps: Vec<Step>) -> Scripted {
             let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
             let len = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                })
                 .unwrap_or(0);
             while buf.len() < head_end + len {
                 let Ok(n) = conn.read(&mut chunk) else { return };
@@ -96,7 +100,8 @@ fn scripted(steps: Vec<Step>) -> Scripted {
             match step {
                 Step::Reset => drop(conn),
                 Step::Answer(status, headers, body) => {
-                    let mut resp = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+                    let mut resp =
+                        format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
                     for (k, v) in headers {
                         resp.push_str(&format!("{k}: {v}\r\n"));
                     }
@@ -133,7 +138,10 @@ fn get() -> Request {
 
 #[test]
 fn a_429_with_retry_after_seconds_is_waited_out_then_succeeds() {
-    let s = scripted(vec![Step::Answer(429, vec![("Retry-After", "3".into())], "{}".into()), answer(200, r#"{"ok":true}"#)]);
+    let s = scripted(vec![
+        Step::Answer(429, vec![("Retry-After", "3".into())], "{}".into()),
+        answer(200, r#"{"ok":true}"#),
+    ]);
     let clock = Arc::new(ManualClock::new());
     let resp = http(&s, &clock).send(&get());
     assert_eq!(resp.map(|r| r.status).ok(), Some(200));
@@ -185,7 +193,12 @@ fn a_create_post_whose_connection_drops_is_not_resent_and_says_the_outcome_is_un
 
 #[test]
 fn gets_are_retried_after_5xx_and_resets_with_jittered_backoff_then_give_up() {
-    let s = scripted(vec![answer(503, "<html>down</html>"), Step::Reset, answer(502, ""), answer(503, "<html>still</html>")]);
+    let s = scripted(vec![
+        answer(503, "<html>down</html>"),
+        Step::Reset,
+        answer(502, ""),
+        answer(503, "<html>still</html>"),
+    ]);
     let clock = Arc::new(ManualClock::new());
     let err = http(&s, &clock).send(&get()).err();
     assert_eq!(s.requests().len(), 4, "four attempts in all");
@@ -238,7 +251,9 @@ fn decode_errors_name_the_json_path() {
     struct List {
         plans: Vec<Plan>,
     }
-    let err = prov_core::http::decode_json::<List>("acme", Operation::ListPlans, br#"{"plans":[{"ram":1},{"ram":"lots"}]}"#).err();
+    let err =
+        prov_core::http::decode_json::<List>("acme", Operation::ListPlans, br#"{"plans":[{"ram":1},{"ram":"lots"}]}"#)
+            .err();
     let msg = err.map(|e| e.to_string()).unwrap_or_default();
     assert!(msg.starts_with("acme: list plans failed: unexpected answer at `plans[1].ram`"), "{msg}");
     let err = prov_core::http::decode_json::<List>("acme", Operation::ListPlans, br#"{"plans":[{"ram":1}"#).err();
@@ -271,7 +286,11 @@ fn requests_carry_bearer_auth_and_the_user_agent() {
         let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
         String::from_utf8_lossy(&buf[..n]).to_lowercase()
     });
-    let settings = ClientSettings { base_url: Some(url), token: Some(prov_core::Secret::new("t0ken")), ..ClientSettings::default() };
+    let settings = ClientSettings {
+        base_url: Some(url),
+        token: Some(prov_core::Secret::new("t0ken")),
+        ..ClientSettings::default()
+    };
     assert!(Http::new(&TEST, &settings).and_then(|h| h.send(&get())).is_ok());
     let head = handle.join().unwrap_or_default();
     assert!(head.contains("authorization: bearer t0ken"), "{head}");
@@ -280,7 +299,13 @@ fn requests_carry_bearer_auth_and_the_user_agent() {
 
 #[test]
 fn base_urls_are_https_or_loopback_http() {
-    for ok in ["https://api.vultr.com/v2", "http://127.0.0.1:8710/vultr/v2", "http://localhost:1/x", "http://[::1]:9/v2", "http://127.8.9.10/v2"] {
+    for ok in [
+        "https://api.vultr.com/v2",
+        "http://127.0.0.1:8710/vultr/v2",
+        "http://localhost:1/x",
+        "http://[::1]:9/v2",
+        "http://127.8.9.10/v2",
+    ] {
         assert!(prov_core::http::check_base_url(&TEST, ok).is_ok(), "{ok}");
     }
     for bad in ["http://api.vultr.com/v2", "http://10.0.0.1/v2", "ftp://x/v2", "not a url", "http://192.168.1.5/v2"] {

@@ -25,7 +25,12 @@ impl Vultr {
         Ok(Self { http: Http::new(&crate::INFO, settings)? })
     }
 
-    fn list<L: DeserializeOwned, T>(&self, op: Operation, path: &str, split: impl Fn(L) -> (Vec<T>, api::Meta)) -> Result<Vec<T>> {
+    fn list<L: DeserializeOwned, T>(
+        &self,
+        op: Operation,
+        path: &str,
+        split: impl Fn(L) -> (Vec<T>, api::Meta),
+    ) -> Result<Vec<T>> {
         let first = Request::get(op, path).query("per_page", PER_PAGE);
         self.http.paginate(&first, |body| {
             let (items, meta) = split(self.http.decode::<L>(op, body)?);

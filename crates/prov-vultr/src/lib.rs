@@ -75,7 +75,10 @@ fn validate(spec: &CreateSpec) -> Vec<FieldProblem> {
                     && !part.ends_with('-')
             });
         if !ok {
-            problems.push(FieldProblem { key: "hostname", message: format!("`{h}` is not a valid hostname (letters, digits, `-` and `.`)") });
+            problems.push(FieldProblem {
+                key: "hostname",
+                message: format!("`{h}` is not a valid hostname (letters, digits, `-` and `.`)"),
+            });
         }
     }
     for key in &spec.ssh_keys {
@@ -109,7 +112,10 @@ mod tests {
     #[test]
     fn error_body_is_parsed_and_html_is_summarised() {
         assert_eq!(parse_error(401, br#"{"error":"Invalid API token.","status":401}"#).message, "Invalid API token");
-        assert_eq!(parse_error(502, b"<html><body>Bad gateway</body></html>").message, "HTTP 502 with an HTML body (37 bytes)");
+        assert_eq!(
+            parse_error(502, b"<html><body>Bad gateway</body></html>").message,
+            "HTTP 502 with an HTML body (37 bytes)"
+        );
     }
 
     #[test]

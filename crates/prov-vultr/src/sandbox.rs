@@ -23,7 +23,10 @@ pub struct VultrDialect {
 }
 
 fn items(text: &str, key: &str) -> Vec<Value> {
-    serde_json::from_str::<Value>(text).ok().and_then(|v| v.get(key).and_then(Value::as_array).cloned()).unwrap_or_default()
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get(key).and_then(Value::as_array).cloned())
+        .unwrap_or_default()
 }
 
 impl Default for VultrDialect {
@@ -39,7 +42,10 @@ impl VultrDialect {
             regions: items(REGIONS, "regions"),
             plans: items(PLANS, "plans"),
             os: items(OS, "os"),
-            template: serde_json::from_str::<Value>(INSTANCE).ok().and_then(|v| v.get("instance").cloned()).unwrap_or_else(|| json!({})),
+            template: serde_json::from_str::<Value>(INSTANCE)
+                .ok()
+                .and_then(|v| v.get("instance").cloned())
+                .unwrap_or_else(|| json!({})),
         }
     }
 
@@ -73,7 +79,7 @@ impl VultrDialect {
             Phase::Running => ("active", "ok", inst.ipv4.as_str()),
         };
         let ipv6 = inst.data["enable_ipv6"].as_bool().unwrap_or(false) && phase != Phase::Provisioning;
-        let os = self.os.iter().find(|o| o["id"].to_string() == inst.image);
+        let os = self.os.iter().find(|o| o["id"].as_u64().is_some_and(|id| id.to_string() == inst.image));
         v["id"] = json!(inst.id);
         v["label"] = json!(inst.label);
         v["hostname"] = inst.data.get("hostname").cloned().unwrap_or_else(|| json!(inst.label));
@@ -117,22 +123,28 @@ impl VultrDialect {
         if !self.regions.iter().any(|r| r["id"] == json!(region)) {
             return error(400, "Invalid region chosen.");
         }
-        let Some(p) = self.plans.iter().find(|p| p["id"] == json!(plan)) else { return error(400, "Invalid plan chosen.") };
+        let Some(p) = self.plans.iter().find(|p| p["id"] == json!(plan)) else {
+            return error(400, "Invalid plan chosen.");
+        };
         if !p["locations"].as_array().is_some_and(|l| l.contains(&json!(region))) {
             return error(400, "Plan is not available in the selected region.");
         }
-        let sources = ["os_id", "iso_id", "snapshot_id", "app_id", "image_id"].iter().filter(|k| body.contains_key(**k)).count();
+        let sources =
+            ["os_id", "iso_id", "snapshot_id", "app_id", "image_id"].iter().filter(|k| body.contains_key(**k)).count();
         if sources != 1 {
             return error(400, "Exactly one of os_id, iso_id, snapshot_id, app_id or image_id is required.");
         }
-        let Some(os_id) = body.get("os_id").and_then(Value::as_u64) else { return error(400, "Invalid os_id: must be an integer.") };
+        let Some(os_id) = body.get("os_id").and_then(Value::as_u64) else {
+            return error(400, "Invalid os_id: must be an integer.");
+        };
         if !self.os.iter().any(|o| o["id"] == json!(os_id)) {
             return error(400, "Invalid operating system chosen.");
         }
-        if let Some(b) = body.get("backups") {
-            if b != "enabled" && b != "disabled" {
-                return error(400, "Invalid backups value: must be \"enabled\" or \"disabled\".");
-            }
+        if let Some(b) = body.get("backups")
+            && b != "enabled"
+            && b != "disabled"
+        {
+            return error(400, "Invalid backups value: must be \"enabled\" or \"disabled\".");
         }
         for k in ["enable_ipv6", "disable_public_ipv4", "activation_email", "ddos_protection", "enable_vpc"] {
             if body.get(k).is_some_and(|v| !v.is_boolean()) {
@@ -149,10 +161,10 @@ impl VultrDialect {
                 return error(400, &format!("Invalid {k}: must be an array of strings."));
             }
         }
-        if let Some(ud) = str_field("user_data") {
-            if base64::engine::general_purpose::STANDARD.decode(ud).is_err() {
-                return error(400, "Invalid user_data: must be base64 encoded.");
-            }
+        if let Some(ud) = str_field("user_data")
+            && base64::engine::general_purpose::STANDARD.decode(ud).is_err()
+        {
+            return error(400, "Invalid user_data: must be base64 encoded.");
         }
         let n = world.next_number();
         let (ipv4, ipv6) = world.next_addresses();
@@ -163,7 +175,11 @@ impl VultrDialect {
             region: region.to_owned(),
             plan: plan.to_owned(),
             image: os_id.to_string(),
-            tags: body.get("tags").and_then(Value::as_array).map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()).unwrap_or_default(),
+            tags: body
+                .get("tags")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
             ipv4,
             ipv6,
             created_rfc3339: world.now_rfc3339().replace('Z', "+00:00"),

@@ -46,8 +46,14 @@ fn catalogue_lists_return_every_fixture_item_without_a_token() {
     let fixture_count = |text: &str, key: &str| {
         serde_json::from_str::<serde_json::Value>(text).ok().and_then(|v| v[key].as_array().map(Vec::len)).unwrap_or(0)
     };
-    assert_eq!(v.list_regions().map(|r| r.len()).ok(), Some(fixture_count(include_str!("../../../fixtures/vultr/regions.json"), "regions")));
-    assert_eq!(v.list_plans().map(|r| r.len()).ok(), Some(fixture_count(include_str!("../../../fixtures/vultr/plans.json"), "plans")));
+    assert_eq!(
+        v.list_regions().map(|r| r.len()).ok(),
+        Some(fixture_count(include_str!("../../../fixtures/vultr/regions.json"), "regions"))
+    );
+    assert_eq!(
+        v.list_plans().map(|r| r.len()).ok(),
+        Some(fixture_count(include_str!("../../../fixtures/vultr/plans.json"), "plans"))
+    );
     let images = v.list_images().unwrap_or_default();
     assert_eq!(images.len(), fixture_count(include_str!("../../../fixtures/vultr/os.json"), "os"));
     assert!(images.iter().any(|i| i.id == "2136" && i.family == "debian"));
@@ -73,8 +79,13 @@ fn create_wait_show_list_delete_agree() {
     let created = v.create_instance(&spec("web-1")).unwrap_or_else(|e| panic!("create: {e}"));
     assert_eq!(created.instance.status, InstanceStatus::Pending);
     assert_eq!(created.instance.ipv4, None, "0.0.0.0 is not an address");
-    let opts = WaitOptions { timeout: Duration::from_secs(10), initial_interval: Duration::from_millis(50), ..WaitOptions::default() };
-    let ready = wait_for(&v, created.instance.clone(), &opts, &SystemClock, |_| {}).unwrap_or_else(|e| panic!("wait: {e}"));
+    let opts = WaitOptions {
+        timeout: Duration::from_secs(10),
+        initial_interval: Duration::from_millis(50),
+        ..WaitOptions::default()
+    };
+    let ready =
+        wait_for(&v, created.instance.clone(), &opts, &SystemClock, |_| {}).unwrap_or_else(|e| panic!("wait: {e}"));
     assert_eq!(ready.status, InstanceStatus::Ready);
     assert!(ready.ipv4.is_some() && ready.ipv6.is_some());
     assert_eq!(ready.provider_status, "active/running/ok");

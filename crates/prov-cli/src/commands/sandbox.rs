@@ -10,14 +10,20 @@ use crate::settings::{dialects, registry, secs};
 use crate::{CmdResult, Failure};
 
 pub(crate) fn run(listen: &str, boot_secs: f64) -> CmdResult {
-    let addr: SocketAddr = listen.parse().map_err(|_| Failure::usage(format!("--listen `{listen}` is not an address like 127.0.0.1:8710")))?;
+    let addr: SocketAddr = listen
+        .parse()
+        .map_err(|_| Failure::usage(format!("--listen `{listen}` is not an address like 127.0.0.1:8710")))?;
     if !addr.ip().is_loopback() {
-        return Err(Failure::usage(format!("--listen `{listen}`: the sandbox only listens on loopback (127.0.0.1 or ::1)")));
+        return Err(Failure::usage(format!(
+            "--listen `{listen}`: the sandbox only listens on loopback (127.0.0.1 or ::1)"
+        )));
     }
     let image_count = std::env::var("PROV_SANDBOX_IMAGES").ok().and_then(|v| v.parse().ok());
     let opts = SandboxOptions {
         boot: secs(boot_secs)?,
-        latency: secs(std::env::var("PROV_SANDBOX_LATENCY_MS").ok().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1000.0)?,
+        latency: secs(
+            std::env::var("PROV_SANDBOX_LATENCY_MS").ok().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1000.0,
+        )?,
         ..SandboxOptions::default()
     };
     let sb = Sandbox::start(&addr.to_string(), dialects(image_count), opts)

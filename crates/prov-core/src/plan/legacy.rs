@@ -6,7 +6,9 @@ use std::path::Path;
 
 use crate::provider::{LegacyKey, ProviderInfo};
 
-use super::{Cx, Location, Raw, RawField, RawInstance, RawPlan, find_provider, unknown_provider_message, with_suggestion};
+use super::{
+    Cx, Location, Raw, RawField, RawInstance, RawPlan, find_provider, unknown_provider_message, with_suggestion,
+};
 
 const GENERIC: &[&str] = &["provider", "action", "waitType"];
 
@@ -63,12 +65,15 @@ pub(super) fn lower(text: &str, path: &Path, registry: &[&'static ProviderInfo],
         .collect();
     let mut seen: Vec<(String, Location)> = Vec::new();
     for (key_at, value_at, key, value) in lines {
-        let list_key = info.legacy_keys.iter().any(|k| matches!(k, LegacyKey::Maps(from, to) if *from == key && matches!(*to, "tags" | "ssh_keys")));
-        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
-            if !list_key {
-                cx.error(key_at, Some(&key), format!("`{key}` is given twice (first on line {})", first.line));
-                continue;
-            }
+        let list_key = info
+            .legacy_keys
+            .iter()
+            .any(|k| matches!(k, LegacyKey::Maps(from, to) if *from == key && matches!(*to, "tags" | "ssh_keys")));
+        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key)
+            && !list_key
+        {
+            cx.error(key_at, Some(&key), format!("`{key}` is given twice (first on line {})", first.line));
+            continue;
         }
         seen.push((key.clone(), key_at));
         match key.as_str() {
@@ -99,7 +104,11 @@ pub(super) fn lower(text: &str, path: &Path, registry: &[&'static ProviderInfo],
                 };
                 plan.wait = Some((level.to_owned(), value_at));
             }
-            _ => match info.legacy_keys.iter().find(|k| matches!(k, LegacyKey::Maps(from, _) | LegacyKey::Ignored(from, _) if *from == key)) {
+            _ => match info
+                .legacy_keys
+                .iter()
+                .find(|k| matches!(k, LegacyKey::Maps(from, _) | LegacyKey::Ignored(from, _) if *from == key))
+            {
                 Some(LegacyKey::Maps(_, to)) => {
                     instance.fields.push(RawField { key: (*to).to_owned(), key_at, value: Raw::Text(value), value_at })
                 }

@@ -222,14 +222,13 @@ fn is_legacy(path: &Path, text: &str) -> bool {
     match path.extension().and_then(|e| e.to_str()) {
         Some("txt") => true,
         Some("toml") => false,
-        _ => text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with('#'))
-            .is_some_and(|l| {
-                let key = l.split(':').next().unwrap_or("");
-                l.contains(':') && !key.contains('=') && !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            }),
+        _ => text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).is_some_and(|l| {
+            let key = l.split(':').next().unwrap_or("");
+            l.contains(':')
+                && !key.contains('=')
+                && !key.is_empty()
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }),
     }
 }
 
@@ -242,10 +241,20 @@ struct Cx {
 
 impl Cx {
     fn error(&mut self, location: Location, key: Option<&str>, message: impl Into<String>) {
-        self.errors.push(PlanError { file: self.file.clone(), location, key: key.map(str::to_owned), message: message.into() });
+        self.errors.push(PlanError {
+            file: self.file.clone(),
+            location,
+            key: key.map(str::to_owned),
+            message: message.into(),
+        });
     }
     fn warn(&mut self, location: Location, key: Option<&str>, message: impl Into<String>) {
-        self.warnings.push(PlanError { file: self.file.clone(), location, key: key.map(str::to_owned), message: message.into() });
+        self.warnings.push(PlanError {
+            file: self.file.clone(),
+            location,
+            key: key.map(str::to_owned),
+            message: message.into(),
+        });
     }
 }
 
@@ -271,17 +280,27 @@ fn find_provider(name: &str, registry: &[&'static ProviderInfo]) -> Option<&'sta
 }
 
 fn unknown_provider_message(name: &str, registry: &[&'static ProviderInfo]) -> String {
-    let names: Vec<&str> = registry.iter().flat_map(|p| std::iter::once(p.name).chain(p.aliases.iter().copied())).collect();
+    let names: Vec<&str> =
+        registry.iter().flat_map(|p| std::iter::once(p.name).chain(p.aliases.iter().copied())).collect();
     let known: Vec<&str> = registry.iter().map(|p| p.name).collect();
     with_suggestion(format!("unknown provider `{name}` (known: {})", known.join(", ")), name, &names)
 }
 
 fn build(raw: RawPlan, path: &Path, registry: &[&'static ProviderInfo], cx: &mut Cx) -> Plan {
-    let mut plan = Plan { source: path.to_path_buf(), wait: WaitLevel::Ready, instances: Vec::new(), warnings: Vec::new() };
+    let mut plan =
+        Plan { source: path.to_path_buf(), wait: WaitLevel::Ready, instances: Vec::new(), warnings: Vec::new() };
     if let Some((w, at)) = &raw.wait {
         match WaitLevel::parse(w) {
             Some(level) => plan.wait = level,
-            None => cx.error(*at, Some("wait"), with_suggestion(format!("`{w}` is not a wait level (none, created, ready)"), w, &["none", "created", "ready"])),
+            None => cx.error(
+                *at,
+                Some("wait"),
+                with_suggestion(
+                    format!("`{w}` is not a wait level (none, created, ready)"),
+                    w,
+                    &["none", "created", "ready"],
+                ),
+            ),
         }
     }
     let default_provider = match &raw.provider {
@@ -295,12 +314,24 @@ fn build(raw: RawPlan, path: &Path, registry: &[&'static ProviderInfo], cx: &mut
         None => None,
     };
     if raw.instances.is_empty() {
-        cx.error(Location { line: 1, col: 1 }, Some("instance"), "the plan declares no instance (add an [[instance]] table)");
+        cx.error(
+            Location { line: 1, col: 1 },
+            Some("instance"),
+            "the plan declares no instance (add an [[instance]] table)",
+        );
     }
     let mut labels: Vec<(String, Location)> = Vec::new();
     let base_dir = path.parent().unwrap_or(Path::new("."));
     for ri in raw.instances {
-        if let Some(ip) = build_instance(&ri, default_provider, raw.provider.is_some(), base_dir, registry, raw.legacy_label_hint.as_deref(), cx) {
+        if let Some(ip) = build_instance(
+            &ri,
+            default_provider,
+            raw.provider.is_some(),
+            base_dir,
+            registry,
+            raw.legacy_label_hint.as_deref(),
+            cx,
+        ) {
             let (label, at) = (ip.spec.label.clone(), field_at(&ri, "label").unwrap_or(ri.at));
             if let Some((_, first)) = labels.iter().find(|(l, _)| *l == label) {
                 cx.error(at, Some("label"), format!("label `{label}` is used twice (first at line {})", first.line));
@@ -358,9 +389,16 @@ fn build_instance(
             continue;
         };
         let key = f.key.as_str();
-        let supported = COMMON.contains(&key) || provider.supports_key(key) || (key == "user_data_file" && provider.supports_key("user_data"));
+        let supported = COMMON.contains(&key)
+            || provider.supports_key(key)
+            || (key == "user_data_file" && provider.supports_key("user_data"));
         if !supported {
-            let hint = provider.unsupported_hints.iter().find(|(k, _)| *k == key).map(|(_, h)| format!(": {h}")).unwrap_or_default();
+            let hint = provider
+                .unsupported_hints
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, h)| format!(": {h}"))
+                .unwrap_or_default();
             cx.error(f.key_at, Some(key), format!("`{key}` is not supported by {}{hint}", provider.display_name));
             continue;
         }
@@ -381,14 +419,22 @@ fn build_instance(
             ("root_password", V::Str(s)) => spec.root_password = Some(Secret::new(s)),
             ("user_data", V::Str(s)) => {
                 if let Some((_, other)) = user_data_at {
-                    cx.error(f.key_at, Some(key), format!("give either `user_data` or `user_data_file`, not both (`{other}` is set too)"));
+                    cx.error(
+                        f.key_at,
+                        Some(key),
+                        format!("give either `user_data` or `user_data_file`, not both (`{other}` is set too)"),
+                    );
                 }
                 user_data_at = Some((f.value_at, "user_data"));
                 spec.user_data = Some(Secret::new(s));
             }
             ("user_data_file", V::Str(s)) => {
                 if let Some((_, other)) = user_data_at {
-                    cx.error(f.key_at, Some(key), format!("give either `user_data` or `user_data_file`, not both (`{other}` is set too)"));
+                    cx.error(
+                        f.key_at,
+                        Some(key),
+                        format!("give either `user_data` or `user_data_file`, not both (`{other}` is set too)"),
+                    );
                 }
                 user_data_at = Some((f.value_at, "user_data_file"));
                 let file = base_dir.join(&s);
@@ -400,28 +446,28 @@ fn build_instance(
             _ => {}
         }
     }
-    if spec.label.is_empty() && field_at(ri, "label").is_none() {
-        if let Some(generated) = generated_label {
-            spec.label = generated.to_owned();
-        }
+    if spec.label.is_empty()
+        && field_at(ri, "label").is_none()
+        && let Some(generated) = generated_label
+    {
+        spec.label = generated.to_owned();
     }
     for key in REQUIRED {
         let present = ri.fields.iter().any(|f| f.key == *key) || (*key == "label" && !spec.label.is_empty());
         if !present {
             cx.error(ri.at, Some(key), format!("missing required key `{key}`"));
-        } else if let Some(f) = ri.fields.iter().find(|f| f.key == *key) {
-            if matches!(&f.value, Raw::Str(s) | Raw::Text(s) if s.trim().is_empty()) {
-                cx.error(f.value_at, Some(key), "must not be empty");
-            }
+        } else if let Some(f) = ri.fields.iter().find(|f| f.key == *key)
+            && matches!(&f.value, Raw::Str(s) | Raw::Text(s) if s.trim().is_empty())
+        {
+            cx.error(f.value_at, Some(key), "must not be empty");
         }
     }
     if cx.errors.len() > errors_before {
         return None;
     }
     for problem in (provider.validate)(&spec) {
-        let at = field_at(ri, problem.key).or_else(|| {
-            if problem.key == "user_data" { field_at(ri, "user_data_file") } else { None }
-        });
+        let at = field_at(ri, problem.key)
+            .or_else(|| if problem.key == "user_data" { field_at(ri, "user_data_file") } else { None });
         cx.error(at.unwrap_or(ri.at), Some(problem.key), problem.message);
     }
     if cx.errors.len() > errors_before {
@@ -463,7 +509,11 @@ fn coerce(raw: &Raw, kind: Kind, at: Location, key: &str, cx: &mut Cx) -> Option
                 match item {
                     Raw::Str(s) if !s.trim().is_empty() => out.push(s.clone()),
                     Raw::Str(_) => cx.error(*item_at, Some(key), "list items must not be empty"),
-                    other => cx.error(*item_at, Some(key), format!("expected a string in the list, found {}", other.type_name())),
+                    other => cx.error(
+                        *item_at,
+                        Some(key),
+                        format!("expected a string in the list, found {}", other.type_name()),
+                    ),
                 }
             }
             Some(V::List(out))

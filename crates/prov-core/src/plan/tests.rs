@@ -69,7 +69,10 @@ fn a_good_toml_plan_becomes_a_validated_plan() {
     assert_eq!(plan.wait, WaitLevel::Created);
     let i = &plan.instances[0];
     assert_eq!(i.provider.name, "acme");
-    assert_eq!((i.spec.label.as_str(), i.spec.region.as_str(), i.spec.plan.as_str(), i.spec.image.as_str()), ("web-1", "syd", "small", "2136"));
+    assert_eq!(
+        (i.spec.label.as_str(), i.spec.region.as_str(), i.spec.plan.as_str(), i.spec.image.as_str()),
+        ("web-1", "syd", "small", "2136")
+    );
     assert_eq!(i.spec.ipv6, Some(true));
     assert_eq!(i.spec.tags, ["web", "prod"]);
     assert_eq!(i.spec.user_data.as_ref().map(Secret::expose), Some("#cloud-config"));
@@ -79,10 +82,13 @@ fn a_good_toml_plan_becomes_a_validated_plan() {
 #[test]
 fn unknown_keys_are_located_and_get_a_suggestion() {
     let e = errors("p.toml", &GOOD.replace("region = \"syd\"", "regoin = \"syd\""));
-    assert_eq!(e, [
-        "p.toml:4:1: `region`: missing required key `region`",
-        "p.toml:6:1: `regoin`: unknown key `regoin`; did you mean `region`?",
-    ]);
+    assert_eq!(
+        e,
+        [
+            "p.toml:4:1: `region`: missing required key `region`",
+            "p.toml:6:1: `regoin`: unknown key `regoin`; did you mean `region`?",
+        ]
+    );
 }
 
 #[test]
@@ -126,10 +132,13 @@ fn syntax_errors_unknown_providers_and_wait_levels_are_located() {
 #[test]
 fn top_level_mistakes_are_explained() {
     let e = errors("p.toml", "provider = \"acme\"\nregion = \"syd\"\n[instance]\nlabel = \"a\"\n");
-    assert_eq!(e, [
-        "p.toml:2:1: `region`: unknown top-level key `region`; instance keys go inside an [[instance]] table",
-        "p.toml:3:2: `instance`: write `[[instance]]` (an array of tables), not `[instance]`",
-    ]);
+    assert_eq!(
+        e,
+        [
+            "p.toml:2:1: `region`: unknown top-level key `region`; instance keys go inside an [[instance]] table",
+            "p.toml:3:2: `instance`: write `[[instance]]` (an array of tables), not `[instance]`",
+        ]
+    );
     let e = errors("p.toml", "provider = \"acme\"\n");
     assert_eq!(e, ["p.toml:1:1: `instance`: the plan declares no instance (add an [[instance]] table)"]);
     let e = errors("p.toml", "[[instance]]\nlabel = \"a\"\nregion = \"r\"\nplan = \"p\"\nimage = \"i\"\n");
@@ -171,11 +180,14 @@ fn legacy_values_keep_everything_after_the_first_colon() {
 #[test]
 fn legacy_mistakes_name_the_line_never_drop_it() {
     let e = errors("r.txt", &format!("{RECIPE}this line has no colon\nregoin: x\nplan: big\n"));
-    assert_eq!(e, [
-        "r.txt:10:1: expected `key: value`, found `this line has no colon`",
-        "r.txt:11:1: `regoin`: unknown recipe key `regoin` for Acme; did you mean `region`?",
-        "r.txt:12:1: `plan`: `plan` is given twice (first on line 5)",
-    ]);
+    assert_eq!(
+        e,
+        [
+            "r.txt:10:1: expected `key: value`, found `this line has no colon`",
+            "r.txt:11:1: `regoin`: unknown recipe key `regoin` for Acme; did you mean `region`?",
+            "r.txt:12:1: `plan`: `plan` is given twice (first on line 5)",
+        ]
+    );
     let e = errors("r.txt", &RECIPE.replace("createInstance", "deleteInstance"));
     assert_eq!(e, ["r.txt:3:9: `action`: unsupported action `deleteInstance` (prov runs `createInstance` recipes)"]);
     let e = errors("r.txt", &RECIPE.replace("enable_ipv6: true", "enable_ipv6: maybe"));
@@ -185,7 +197,10 @@ fn legacy_mistakes_name_the_line_never_drop_it() {
 #[test]
 fn ignored_legacy_keys_warn_instead_of_failing() {
     let plan = ok("r.txt", &format!("{RECIPE}root_pass: s3cret\n"));
-    assert_eq!(plan.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(), ["r.txt:10:1: `root_pass`: ignored here"]);
+    assert_eq!(
+        plan.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        ["r.txt:10:1: `root_pass`: ignored here"]
+    );
 }
 
 #[test]

@@ -34,12 +34,20 @@ pub(super) fn lower(text: &str, cx: &mut Cx) -> RawPlan {
                         let at = Location::of_offset(text, item.span().start);
                         match item.get_ref() {
                             DeValue::Table(t) => plan.instances.push(lower_instance(text, t, at)),
-                            other => cx.error(at, Some("instance"), format!("expected a table, found {}", type_name(other))),
+                            other => {
+                                cx.error(at, Some("instance"), format!("expected a table, found {}", type_name(other)))
+                            }
                         }
                     }
                 }
-                DeValue::Table(_) => cx.error(key_at, Some("instance"), "write `[[instance]]` (an array of tables), not `[instance]`"),
-                other => cx.error(value_at, Some("instance"), format!("expected [[instance]] tables, found {}", type_name(other))),
+                DeValue::Table(_) => {
+                    cx.error(key_at, Some("instance"), "write `[[instance]]` (an array of tables), not `[instance]`")
+                }
+                other => cx.error(
+                    value_at,
+                    Some("instance"),
+                    format!("expected [[instance]] tables, found {}", type_name(other)),
+                ),
             },
             other => {
                 let hint = if super::KEYS.iter().any(|(k, _)| *k == other) && other != "provider" {
@@ -72,9 +80,8 @@ fn lower_instance(text: &str, table: &DeTable<'_>, at: Location) -> RawInstance 
 fn lower_value(text: &str, v: &DeValue<'_>) -> Raw {
     match v {
         DeValue::String(s) => Raw::Str(s.to_string()),
-        DeValue::Integer(i) => {
-            i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).map_or(Raw::Other("an integer out of range"), Raw::Int)
-        }
+        DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix())
+            .map_or(Raw::Other("an integer out of range"), Raw::Int),
         DeValue::Boolean(b) => Raw::Bool(*b),
         DeValue::Array(items) => Raw::List(
             items

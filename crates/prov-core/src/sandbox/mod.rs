@@ -338,11 +338,17 @@ fn serve(mut req: tiny_http::Request, dialects: &[Arc<dyn Dialect>], world: &Wor
     world.record(&method, path);
     let mut body = Vec::new();
     let read = req.as_reader().take(16 * 1024 * 1024).read_to_end(&mut body);
-    let headers = req.headers().iter().map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned())).collect();
+    let headers = req
+        .headers()
+        .iter()
+        .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned()))
+        .collect();
     let dialect = dialects.iter().find(|d| path == d.prefix() || path.starts_with(&format!("{}/", d.prefix())));
     let answer = match (read, dialect) {
         (Err(_), _) => SandboxResponse::json(400, &serde_json::json!({"error": "unreadable request body"})),
-        (Ok(_), None) => SandboxResponse::json(404, &serde_json::json!({"error": format!("no sandbox dialect serves {path}")})),
+        (Ok(_), None) => {
+            SandboxResponse::json(404, &serde_json::json!({"error": format!("no sandbox dialect serves {path}")}))
+        }
         (Ok(_), Some(d)) => {
             let sreq = SandboxRequest {
                 method,
@@ -355,6 +361,8 @@ fn serve(mut req: tiny_http::Request, dialects: &[Arc<dyn Dialect>], world: &Wor
         }
     };
     if !latency.is_zero() {
+        // Simulated network latency on the server side; client logic never sleeps outside a Clock.
+        #[allow(clippy::disallowed_methods)]
         std::thread::sleep(latency);
     }
     let mut resp = tiny_http::Response::from_data(answer.body).with_status_code(answer.status);
