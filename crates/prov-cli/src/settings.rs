@@ -14,7 +14,7 @@ use crate::args::{GlobalArgs, OutputFormat};
 
 /// Every provider prov knows, in display order.
 pub fn registry() -> &'static [&'static ProviderInfo] {
-    static ALL: [&ProviderInfo; 1] = [&prov_vultr::INFO];
+    static ALL: [&ProviderInfo; 3] = [&prov_vultr::INFO, &prov_linode::INFO, &prov_digitalocean::INFO];
     &ALL
 }
 
@@ -22,9 +22,6 @@ pub fn registry() -> &'static [&'static ProviderInfo] {
 pub fn find_provider(name: &str) -> Result<&'static ProviderInfo, Failure> {
     if let Some(p) = registry().iter().copied().find(|p| p.answers_to(name)) {
         return Ok(p);
-    }
-    if ["linode", "digitalocean", "do", "digital_ocean"].iter().any(|n| n.eq_ignore_ascii_case(name)) {
-        return Err(Failure::usage(format!("provider `{name}` is not supported yet")));
     }
     let names: Vec<&str> =
         registry().iter().flat_map(|p| std::iter::once(p.name).chain(p.aliases.iter().copied())).collect();
@@ -39,12 +36,17 @@ pub fn find_provider(name: &str) -> Result<&'static ProviderInfo, Failure> {
 
 /// The sandbox dialects of every provider.
 pub fn dialects(image_count: Option<usize>) -> Vec<Arc<dyn Dialect>> {
-    let vultr = prov_vultr::sandbox::VultrDialect::new();
-    let vultr = match image_count {
-        Some(n) => vultr.with_image_count(n),
-        None => vultr,
-    };
-    vec![vultr.shared()]
+    use prov_digitalocean::sandbox::DigitalOceanDialect;
+    use prov_linode::sandbox::LinodeDialect;
+    use prov_vultr::sandbox::VultrDialect;
+    match image_count {
+        Some(n) => vec![
+            VultrDialect::new().with_image_count(n).shared(),
+            LinodeDialect::new().with_image_count(n).shared(),
+            DigitalOceanDialect::new().with_image_count(n).shared(),
+        ],
+        None => vec![VultrDialect::new().shared(), LinodeDialect::new().shared(), DigitalOceanDialect::new().shared()],
+    }
 }
 
 /// The token used against the sandbox when none is set in the environment.
@@ -105,6 +107,8 @@ impl Context {
         let s = self.client_settings(info);
         let p: Box<dyn Provider> = match info.name {
             "vultr" => Box::new(prov_vultr::Vultr::new(&s)?),
+            "linode" => Box::new(prov_linode::Linode::new(&s)?),
+            "digitalocean" => Box::new(prov_digitalocean::DigitalOcean::new(&s)?),
             other => return Err(Failure::usage(format!("provider `{other}` is not supported yet"))),
         };
         Ok(p)

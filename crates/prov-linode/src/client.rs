@@ -1,0 +1,223 @@
+//! The Linode client: the seven operations over prov-core's HTTP chokepoint, `page`/`page_size` pagination, and
+//! the create body mapping (FACTS.md §4: `type`, `root_pass` generated when not given, raw `authorized_keys`,
+//! `metadata.user_data` base64).
+
+use base64::Engine;
+use prov_core::http::{Page, Request};
+use prov_core::provider::{Created, Deleted, Operation, ProviderInfo};
+use prov_core::secret::generate_password;
+use prov_core::{ClientSettings, CreateSpec, Error, Http, Image, Instance, Plan, Provider, Region, Result};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::api;
+
+/// Largest page Linode serves.
+const PAGE_SIZE: &str = "500";
+
+/// Length of a root password prov generates.
+const GENERATED_PASSWORD_LEN: usize = 32;
+
+/// What a dry run shows as `root_pass` when prov would generate the password at apply time.
+pub const PASSWORD_PLACEHOLDER: &str = "[generated at apply]";
+
+/// A Linode API client.
+#[derive(Debug)]
+pub struct Linode {
+    http: Http,
+}
+
+impl Linode {
+    /// A client with `settings`; checks the base URL, sends nothing.
+    pub fn new(settings: &ClientSettings) -> Result<Self> {
+        Ok(Self { http: Http::new(&crate::INFO, settings)? })
+    }
+
+    /// Every page of a collection at `path`, following `page` while `page < pages`.
+    fn list<T: DeserializeOwned>(&self, op: Operation, path: &str) -> Result<Vec<T>> {
+        let first = Request::get(op, path).query("page", "1").query("page_size", PAGE_SIZE);
+        self.http.paginate(&first, |body| {
+            let list: api::List<T> = self.http.decode(op, body)?;
+            let next = list.next_page().map(|n| vec![("page".to_owned(), n.to_string())]);
+            Ok(Page { items: list.data, next })
+        })
+    }
+}
+
+/// The JSON body of `POST /linode/instances` for `spec`, with `root_pass` as given. Only keys that are set are
+/// sent.
+pub(crate) fn create_body(spec: &CreateSpec, root_pass: Option<&str>) -> Value {
+    let mut body = json!({
+        "region": spec.region,
+        "type": spec.plan,
+    });
+    if !spec.image.is_empty() {
+        body["image"] = json!(spec.image);
+    }
+    if !spec.label.is_empty() {
+        body["label"] = json!(spec.label);
+    }
+    if let Some(pw) = root_pass {
+        body["root_pass"] = json!(pw);
+    }
+    if !spec.ssh_keys.is_empty() {
+        body["authorized_keys"] = json!(spec.ssh_keys.iter().map(|k| k.trim()).collect::<Vec<_>>());
+    }
+    if !spec.tags.is_empty() {
+        body["tags"] = json!(spec.tags);
+    }
+    if let Some(b) = spec.backups {
+        body["backups_enabled"] = json!(b);
+    }
+    if let Some(p) = spec.private_ip {
+        body["private_ip"] = json!(p);
+    }
+    if let Some(ud) = &spec.user_data {
+        body["metadata"] = json!({ "user_data": base64::engine::general_purpose::STANDARD.encode(ud.expose()) });
+    }
+    body
+}
+
+/// True when Linode needs a `root_pass` for `spec` (it does whenever an image is given) and none was set, so
+/// prov must generate one.
+fn needs_generated_password(spec: &CreateSpec) -> bool {
+    spec.root_password.is_none() && !spec.image.is_empty()
+}
+
+fn create_request_with(spec: &CreateSpec, root_pass: Option<&str>) -> Request {
+    Request::post(Operation::CreateInstance, "/linode/instances", create_body(spec, root_pass))
+}
+
+/// The path of one instance; the id must be a positive integer, checked before anything is sent.
+fn instance_path(id: &str) -> Result<String> {
+    let digits = !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit());
+    match id.parse::<u64>() {
+        Ok(n) if digits && n > 0 => Ok(format!("/linode/instances/{n}")),
+        _ => Err(Error::InvalidInput {
+            provider: "linode",
+            message: format!("`{id}` is not a Linode instance id (a positive integer such as 45501392)"),
+        }),
+    }
+}
+
+impl Provider for Linode {
+    fn info(&self) -> &'static ProviderInfo {
+        &crate::INFO
+    }
+
+    fn list_regions(&self) -> Result<Vec<Region>> {
+        let items: Vec<api::Region> = self.list(Operation::ListRegions, "/regions")?;
+        Ok(items.into_iter().map(Into::into).collect())
+    }
+
+    fn list_plans(&self) -> Result<Vec<Plan>> {
+        let items: Vec<api::Type> = self.list(Operation::ListPlans, "/linode/types")?;
+        Ok(items.into_iter().map(Into::into).collect())
+    }
+
+    fn list_images(&self) -> Result<Vec<Image>> {
+        let items: Vec<api::Image> = self.list(Operation::ListImages, "/images")?;
+        Ok(items.into_iter().map(Into::into).collect())
+    }
+
+    fn list_instances(&self) -> Result<Vec<Instance>> {
+        let items: Vec<api::Instance> = self.list(Operation::ListInstances, "/linode/instances")?;
+        Ok(items.into_iter().map(Into::into).collect())
+    }
+
+    fn get_instance(&self, id: &str) -> Result<Instance> {
+        let req = Request::get(Operation::GetInstance, instance_path(id)?);
+        Ok(self.http.get_json::<api::Instance>(&req)?.into())
+    }
+
+    fn create_instance(&self, spec: &CreateSpec) -> Result<Created> {
+        // Check the token before generating a password that would never be used.
+        self.http.require_token(Operation::CreateInstance)?;
+        let generated = needs_generated_password(spec).then(|| generate_password(GENERATED_PASSWORD_LEN));
+        let root_pass = spec.root_password.as_ref().or(generated.as_ref()).map(|s| s.expose());
+        let req = create_request_with(spec, root_pass);
+        let resp = self.http.send(&req)?;
+        let instance: api::Instance = self.http.decode(req.operation, &resp.body)?;
+        Ok(Created { instance: instance.into(), generated_password: generated })
+    }
+
+    fn delete_instance(&self, id: &str) -> Result<Deleted> {
+        self.http.delete(&Request::delete(Operation::DeleteInstance, instance_path(id)?))
+    }
+
+    fn create_request(&self, spec: &CreateSpec) -> Request {
+        let placeholder = needs_generated_password(spec).then_some(PASSWORD_PLACEHOLDER);
+        create_request_with(spec, spec.root_password.as_ref().map(|s| s.expose()).or(placeholder))
+    }
+
+    fn http(&self) -> &Http {
+        &self.http
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prov_core::Secret;
+
+    use super::*;
+
+    fn spec() -> CreateSpec {
+        CreateSpec {
+            label: "web-1".into(),
+            region: "ap-southeast".into(),
+            plan: "g6-nanode-1".into(),
+            image: "linode/debian12".into(),
+            ..CreateSpec::default()
+        }
+    }
+
+    fn client() -> Linode {
+        Linode::new(&ClientSettings::default()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn only_set_keys_are_sent() {
+        let body = create_body(&spec(), Some("pw-Secret-123"));
+        assert_eq!(
+            body,
+            json!({"region":"ap-southeast","type":"g6-nanode-1","image":"linode/debian12","label":"web-1","root_pass":"pw-Secret-123"})
+        );
+    }
+
+    #[test]
+    fn every_optional_key_maps_to_linodes_name() {
+        let s = CreateSpec {
+            backups: Some(true),
+            private_ip: Some(false),
+            tags: vec!["a".into(), "b".into()],
+            ssh_keys: vec![" ssh-ed25519 AAAA me@host\n".into()],
+            user_data: Some(Secret::new("#cloud-config\n")),
+            root_password: Some(Secret::new("Given-Pass-77")),
+            ..spec()
+        };
+        let body = client().create_request(&s).body.unwrap_or_default();
+        assert_eq!(body["backups_enabled"], json!(true));
+        assert_eq!(body["private_ip"], json!(false));
+        assert_eq!(body["tags"], json!(["a", "b"]));
+        assert_eq!(body["authorized_keys"], json!(["ssh-ed25519 AAAA me@host"]));
+        assert_eq!(body["metadata"], json!({"user_data": "I2Nsb3VkLWNvbmZpZwo="}));
+        assert_eq!(body["root_pass"], json!("Given-Pass-77"));
+    }
+
+    #[test]
+    fn a_dry_run_shows_a_placeholder_not_a_password() {
+        let req = client().create_request(&spec());
+        assert_eq!(req.path, "/linode/instances");
+        assert_eq!(req.body.as_ref().map(|b| b["root_pass"].clone()), Some(json!(PASSWORD_PLACEHOLDER)));
+        let no_image = client().create_request(&CreateSpec { image: String::new(), ..spec() });
+        assert!(no_image.body.is_some_and(|b| b.get("root_pass").is_none() && b.get("image").is_none()));
+    }
+
+    #[test]
+    fn ids_must_be_positive_integers() {
+        assert_eq!(instance_path("45501392").ok().as_deref(), Some("/linode/instances/45501392"));
+        for bad in ["abc", "", "0", "-1", "+5", "1.5", "12 3", "99999999999999999999", "../regions"] {
+            assert!(matches!(instance_path(bad), Err(Error::InvalidInput { .. })), "{bad}");
+        }
+    }
+}
