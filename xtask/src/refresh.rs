@@ -25,11 +25,13 @@ enum Paging {
     Links,
 }
 
+/// (fixture file, path, list key, operation, extra query)
+type FileSpec = (&'static str, &'static str, &'static str, Operation, &'static [(&'static str, &'static str)]);
+
 struct Source {
     info: &'static ProviderInfo,
     paging: Paging,
-    /// (fixture file, path, list key, operation, extra query)
-    files: &'static [(&'static str, &'static str, &'static str, Operation, &'static [(&'static str, &'static str)])],
+    files: &'static [FileSpec],
 }
 
 const SOURCES: &[Source] = &[
@@ -177,7 +179,11 @@ fn compare(path: &Path, recorded: &Value, key: &str) -> anyhow::Result<Option<St
     let ids = |v: &Value| -> Vec<String> {
         v.get(key)
             .and_then(Value::as_array)
-            .map(|a| a.iter().map(|i| i.get("id").or_else(|| i.get("slug")).map(Value::to_string).unwrap_or_default()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|i| i.get("id").or_else(|| i.get("slug")).map(Value::to_string).unwrap_or_default())
+                    .collect()
+            })
             .unwrap_or_default()
     };
     if committed.get(key) == recorded.get(key) {
@@ -186,5 +192,9 @@ fn compare(path: &Path, recorded: &Value, key: &str) -> anyhow::Result<Option<St
     let (old, new) = (ids(&committed), ids(recorded));
     let added = new.iter().filter(|i| !old.contains(i)).count();
     let removed = old.iter().filter(|i| !new.contains(i)).count();
-    Ok(Some(format!("{} items recorded vs {} committed ({added} added, {removed} removed, others changed)", new.len(), old.len())))
+    Ok(Some(format!(
+        "{} items recorded vs {} committed ({added} added, {removed} removed, others changed)",
+        new.len(),
+        old.len()
+    )))
 }

@@ -111,8 +111,8 @@ impl Method {
     }
 }
 
-/// One request to the provider, relative to the base URL.
-#[derive(Debug, Clone)]
+/// One request to the provider, relative to the base URL. Its `Debug` masks secret body fields.
+#[derive(Clone)]
 pub struct Request {
     /// The operation, for messages.
     pub operation: Operation,
@@ -126,6 +126,19 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// JSON body.
     pub body: Option<serde_json::Value>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("operation", &self.operation)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("headers", &self.headers)
+            .field("body", &self.body.as_ref().map(crate::secret::redact_json))
+            .finish()
+    }
 }
 
 impl Request {
@@ -288,16 +301,11 @@ impl Http {
             let result = self.send_once(req, body.as_deref());
             let elapsed = self.clock.now().saturating_duration_since(started);
             let (outcome, finished) = match &result {
-                Ok((status, retry_after, resp_body)) => {
-                    log::debug!(
-                        "{} {} {} -> {status} ({} ms)",
-                        self.info.name,
-                        req.method.as_str(),
-                        url,
-                        elapsed.as_millis()
-                    );
-                    log::trace!("{} response body: {}", self.info.name, redact_body(resp_body));
-                    (Outcome::Status(*status, retry_after.as_deref()), (200..300).contains(status))
+                Ok(a) => {
+                    let ms = elapsed.as_millis();
+                    log::debug!("{} {} {} -> {} ({ms} ms)", self.info.name, req.method.as_str(), url, a.status);
+                    log::trace!("{} response body: {}", self.info.name, redact_body(&a.body));
+                    (Outcome::Status(a.status, a.retry_after.as_deref()), (200..300).contains(&a.status))
                 }
                 Err(e) => {
                     log::debug!("{} {} {} -> transport error: {e}", self.info.name, req.method.as_str(), url);
@@ -326,13 +334,14 @@ impl Http {
                 }
             }
             return match result {
-                Ok((status, _, resp_body)) if (200..300).contains(&status) => Ok(Response { status, body: resp_body }),
-                Ok((status, _, resp_body)) => Err(Error::Api {
-                    provider: self.info.name,
-                    operation: req.operation,
-                    status,
-                    error: (self.info.parse_error)(status, &resp_body),
-                }),
+                Ok(a) if (200..300).contains(&a.status) => Ok(Response { status: a.status, body: a.body }),
+                Ok(a) => {
+                    let mut error = (self.info.parse_error)(a.status, &a.body);
+                    if error.request_id.is_none() {
+                        error.request_id = a.request_id;
+                    }
+                    Err(Error::Api { provider: self.info.name, operation: req.operation, status: a.status, error })
+                }
                 Err(e) => Err(Error::Transport {
                     provider: self.info.name,
                     operation: req.operation,
@@ -344,11 +353,7 @@ impl Http {
     }
 
     /// One attempt: the status, the `Retry-After` header and the body, or a transport failure.
-    fn send_once(
-        &self,
-        req: &Request,
-        body: Option<&[u8]>,
-    ) -> Result<(u16, Option<String>, Vec<u8>), TransportFailure> {
+    fn send_once(&self, req: &Request, body: Option<&[u8]>) -> Result<Answer, TransportFailure> {
         let url = format!("{}{}", self.base, req.path);
         let auth = self.token.as_ref().map(|t| format!("Bearer {}", t.expose()));
         let answer = match req.method {
@@ -378,7 +383,8 @@ impl Http {
         };
         let mut resp = answer.map_err(TransportFailure::from)?;
         let status = resp.status().as_u16();
-        let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (retry_after, request_id) = (header("retry-after"), header("x-request-id"));
         let bytes = resp.body_mut().with_config().limit(self.max_body).read_to_vec().map_err(|e| match e {
             ureq::Error::BodyExceedsLimit(n) => TransportFailure {
                 message: format!("the answer is larger than the {n}-byte limit"),
@@ -386,7 +392,7 @@ impl Http {
             },
             other => TransportFailure { message: format!("reading the answer failed: {other}"), nothing_sent: false },
         })?;
-        Ok((status, retry_after, bytes))
+        Ok(Answer { status, retry_after, request_id, body: bytes })
     }
 
     /// Decodes a JSON body, naming the JSON path that failed.
@@ -420,7 +426,8 @@ impl Http {
             let page = decode(&resp.body)?;
             items.extend(page.items);
             let Some(next) = page.next else { return Ok(items) };
-            if seen.contains(&next) {
+            let same_as_this_page = next.iter().all(|pair| req.query.contains(pair));
+            if same_as_this_page || seen.contains(&next) {
                 return Err(Error::Paging {
                     provider: self.info.name,
                     operation: first.operation,
@@ -454,6 +461,15 @@ pub fn decode_json<T: DeserializeOwned>(provider: &'static str, operation: Opera
             message: if inner.is_eof() { format!("the JSON ends early ({inner})") } else { inner.to_string() },
         }
     })
+}
+
+/// One HTTP answer, before it is judged.
+struct Answer {
+    status: u16,
+    retry_after: Option<String>,
+    /// `x-request-id`, used when the error body names no request id (DigitalOcean sends both).
+    request_id: Option<String>,
+    body: Vec<u8>,
 }
 
 /// A failed attempt with no HTTP answer.

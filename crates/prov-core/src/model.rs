@@ -9,7 +9,7 @@ pub struct Region {
     pub id: String,
     /// Human name, usually the city.
     pub name: String,
-    /// Country code or name as the provider gives it.
+    /// ISO 3166 country code in upper case (`AU`), or empty when the provider does not say.
     pub country: String,
 }
 

@@ -323,7 +323,7 @@ pub fn tb_to_gb(tb: f64) -> u64 {
 
 impl From<Region> for model::Region {
     fn from(r: Region) -> Self {
-        let country = country_of(&r.slug).to_owned();
+        let country = country_of(&r.slug).to_uppercase();
         Self { id: r.slug, name: r.name, country }
     }
 }

@@ -59,7 +59,7 @@ fn catalogue_lists_return_every_fixture_item_with_a_token() {
     let d = client(&sb, Some(TOKEN));
     let regions = d.list_regions().unwrap_or_else(|e| panic!("regions: {e}"));
     assert_eq!(regions.len(), fixture_count(include_str!("../../../fixtures/digitalocean/regions.json"), "regions"));
-    assert!(regions.iter().any(|r| r.id == "nyc3" && r.name == "New York 3" && r.country == "us"));
+    assert!(regions.iter().any(|r| r.id == "nyc3" && r.name == "New York 3" && r.country == "US"));
     let plans = d.list_plans().unwrap_or_else(|e| panic!("plans: {e}"));
     assert_eq!(plans.len(), fixture_count(include_str!("../../../fixtures/digitalocean/sizes.json"), "sizes"));
     assert!(plans.len() > 20, "more than DigitalOcean's default page of 20 came back in one list");

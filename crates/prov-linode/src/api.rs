@@ -158,7 +158,7 @@ pub struct Instance {
 
 impl From<Region> for model::Region {
     fn from(r: Region) -> Self {
-        Self { id: r.id, name: r.label, country: r.country }
+        Self { id: r.id, name: r.label, country: r.country.to_uppercase() }
     }
 }
 
