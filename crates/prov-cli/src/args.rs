@@ -45,13 +45,16 @@ pub enum OutputFormat {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List regions, plans, images or instances of a provider.
+    /// List regions, plans, images or instances of a provider (`all`: every provider with a token).
     List {
-        /// vultr, linode, digitalocean (do).
+        /// vultr, linode, digitalocean (do), or all.
         provider: String,
         /// What to list.
         #[arg(value_enum)]
         what: ListWhat,
+        /// Filters and sorting for catalogue lists.
+        #[command(flatten)]
+        filters: ListFilters,
     },
     /// Show one instance.
     Show {
@@ -71,6 +74,29 @@ pub enum Command {
         #[arg(long, value_enum)]
         wait: Option<WaitArg>,
         /// Give up waiting after this long (e.g. 90s, 15m); a timeout is a failure.
+        #[arg(long, default_value = "15m", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+        /// Take over an existing instance with a plan label that prov did not create (tags it as managed).
+        #[arg(long)]
+        adopt: bool,
+    },
+    /// Show what `apply` would do: per instance create / exists / conflict, the exact requests, and the price.
+    /// Sends only reads.
+    Plan {
+        /// The plan file.
+        plan: PathBuf,
+    },
+    /// Delete the instances of a plan that prov created (label + managed tag); never anything else.
+    Destroy {
+        /// The plan file.
+        plan: PathBuf,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Wait until each instance is gone.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this long.
         #[arg(long, default_value = "15m", value_parser = parse_duration)]
         timeout: std::time::Duration,
     },
@@ -93,6 +119,12 @@ pub enum Command {
         /// Seconds from create to ready.
         #[arg(long, env = "PROV_SANDBOX_BOOT_SECS", default_value_t = 2.0)]
         boot_secs: f64,
+        /// Inject a fault (repeatable; see docs/reliability.md), added to PROV_SANDBOX_FAULTS.
+        #[arg(long = "fault", value_name = "SPEC")]
+        faults: Vec<String>,
+        /// Latency added to every answer, in milliseconds.
+        #[arg(long, env = "PROV_SANDBOX_LATENCY_MS", default_value_t = 0)]
+        latency_ms: u64,
     },
     /// Print a shell completion script.
     Completions {
@@ -100,6 +132,46 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// Filters and sorting of `list … plans|images` (ignored by other lists).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ListFilters {
+    /// Plans with at least this many vCPUs.
+    #[arg(long, value_name = "N")]
+    pub min_vcpus: Option<u32>,
+    /// Plans with at least this much memory (e.g. 2G, 512M).
+    #[arg(long, value_name = "SIZE")]
+    pub min_ram: Option<String>,
+    /// Plans with at least this much disk (e.g. 50G).
+    #[arg(long, value_name = "SIZE")]
+    pub min_disk: Option<String>,
+    /// Plans costing at most this many US dollars a month.
+    #[arg(long, value_name = "USD")]
+    pub max_price: Option<f64>,
+    /// Plans sold in this region.
+    #[arg(long, value_name = "ID")]
+    pub region: Option<String>,
+    /// Images of this family (debian, ubuntu, …).
+    #[arg(long, value_name = "NAME")]
+    pub family: Option<String>,
+    /// Sort plans.
+    #[arg(long, value_enum)]
+    pub sort: Option<SortKey>,
+    /// Bypass the catalogue cache.
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+/// `--sort` keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    /// Monthly price, cheapest first.
+    Price,
+    /// Memory, smallest first.
+    Ram,
+    /// vCPUs, fewest first.
+    Vcpus,
 }
 
 /// What `list` lists.

@@ -77,7 +77,7 @@ impl Context {
                 })
                 .transpose()?
                 .unwrap_or(2.0);
-            let opts = SandboxOptions { boot: secs(boot)?, ..SandboxOptions::default() };
+            let opts = SandboxOptions { boot: secs(boot)?, faults: fault_spec(&[]), ..SandboxOptions::default() };
             let sb = Sandbox::start("127.0.0.1:0", dialects(None), opts)
                 .map_err(|e| Failure::failed(format!("cannot start the sandbox: {e}")))?;
             Some(sb)
@@ -113,6 +113,14 @@ impl Context {
         };
         Ok(p)
     }
+}
+
+/// The sandbox fault specification: `PROV_SANDBOX_FAULTS` followed by every `--fault`, joined with `;`.
+pub fn fault_spec(flags: &[String]) -> String {
+    let mut parts: Vec<String> =
+        std::env::var("PROV_SANDBOX_FAULTS").ok().filter(|v| !v.trim().is_empty()).into_iter().collect();
+    parts.extend(flags.iter().cloned());
+    parts.join(";")
 }
 
 /// Seconds (possibly fractional) as a duration; negative or absurd values are usage errors.

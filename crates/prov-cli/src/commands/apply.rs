@@ -30,7 +30,14 @@ struct Outcome {
     error: Option<String>,
 }
 
-pub(crate) fn run(cx: &Context, path: &Path, dry_run: bool, wait: Option<WaitArg>, timeout: Duration) -> CmdResult {
+pub(crate) fn run(
+    cx: &Context,
+    path: &Path,
+    dry_run: bool,
+    wait: Option<WaitArg>,
+    timeout: Duration,
+    _adopt: bool,
+) -> CmdResult {
     let plan = prov_core::plan::load(path, registry())?;
     for w in &plan.warnings {
         output::warning(&w.to_string());

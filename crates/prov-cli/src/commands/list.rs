@@ -1,10 +1,10 @@
 //! `prov list <provider> regions|plans|images|instances`.
 
-use crate::args::ListWhat;
+use crate::args::{ListFilters, ListWhat};
 use crate::settings::{Context, find_provider};
 use crate::{CmdResult, output};
 
-pub(crate) fn run(cx: &Context, provider: &str, what: ListWhat) -> CmdResult {
+pub(crate) fn run(cx: &Context, provider: &str, what: ListWhat, _filters: &ListFilters) -> CmdResult {
     let info = find_provider(provider)?;
     let p = cx.connect(info)?;
     match what {

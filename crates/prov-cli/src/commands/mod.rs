@@ -3,7 +3,9 @@
 mod apply;
 mod completions;
 mod delete;
+mod destroy;
 mod list;
+mod plan;
 mod sandbox;
 mod show;
 
@@ -15,13 +17,19 @@ use crate::settings::Context;
 pub fn dispatch(cli: Cli) -> CmdResult {
     match cli.command {
         Command::Completions { shell } => completions::run(shell),
-        Command::Sandbox { listen, boot_secs } => sandbox::run(&listen, boot_secs),
+        Command::Sandbox { listen, boot_secs, faults, latency_ms } => {
+            sandbox::run(&listen, boot_secs, &faults, latency_ms)
+        }
         command => {
             let cx = Context::new(&cli.global)?;
             match command {
-                Command::List { provider, what } => list::run(&cx, &provider, what),
+                Command::List { provider, what, filters } => list::run(&cx, &provider, what, &filters),
                 Command::Show { provider, id } => show::run(&cx, &provider, &id),
-                Command::Apply { plan, dry_run, wait, timeout } => apply::run(&cx, &plan, dry_run, wait, timeout),
+                Command::Apply { plan, dry_run, wait, timeout, adopt } => {
+                    apply::run(&cx, &plan, dry_run, wait, timeout, adopt)
+                }
+                Command::Plan { plan } => plan::run(&cx, &plan),
+                Command::Destroy { plan, yes, wait, timeout } => destroy::run(&cx, &plan, yes, wait, timeout),
                 Command::Delete { provider, ids, yes } => delete::run(&cx, &provider, &ids, yes),
                 Command::Completions { .. } | Command::Sandbox { .. } => Ok(()),
             }

@@ -9,7 +9,7 @@ use prov_core::sandbox::{Sandbox, SandboxOptions};
 use crate::settings::{dialects, registry, secs};
 use crate::{CmdResult, Failure};
 
-pub(crate) fn run(listen: &str, boot_secs: f64) -> CmdResult {
+pub(crate) fn run(listen: &str, boot_secs: f64, faults: &[String], latency_ms: u64) -> CmdResult {
     let addr: SocketAddr = listen
         .parse()
         .map_err(|_| Failure::usage(format!("--listen `{listen}` is not an address like 127.0.0.1:8710")))?;
@@ -21,9 +21,8 @@ pub(crate) fn run(listen: &str, boot_secs: f64) -> CmdResult {
     let image_count = std::env::var("PROV_SANDBOX_IMAGES").ok().and_then(|v| v.parse().ok());
     let opts = SandboxOptions {
         boot: secs(boot_secs)?,
-        latency: secs(
-            std::env::var("PROV_SANDBOX_LATENCY_MS").ok().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1000.0,
-        )?,
+        latency: std::time::Duration::from_millis(latency_ms),
+        faults: crate::settings::fault_spec(faults),
         ..SandboxOptions::default()
     };
     let sb = Sandbox::start(&addr.to_string(), dialects(image_count), opts)

@@ -237,7 +237,7 @@ pub fn page_of<T>(items: &[T], offset: usize, per_page: usize) -> (&[T], Option<
 }
 
 /// Options of a sandbox run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SandboxOptions {
     /// Time from create to ready.
     pub boot: Duration,
@@ -245,11 +245,13 @@ pub struct SandboxOptions {
     pub latency: Duration,
     /// Worker threads.
     pub threads: usize,
+    /// Faults to inject, in the syntax of docs/reliability.md (`;`-separated); empty for none.
+    pub faults: String,
 }
 
 impl Default for SandboxOptions {
     fn default() -> Self {
-        Self { boot: Duration::from_secs(2), latency: Duration::ZERO, threads: 8 }
+        Self { boot: Duration::from_secs(2), latency: Duration::ZERO, threads: 8, faults: String::new() }
     }
 }
 
