@@ -1,7 +1,10 @@
 //! `cargo xtask <task>`: maintainer tasks, one module each, dispatched by one flat match. Only xtask talks to
 //! live provider APIs (refresh-fixtures, when pointed at them by a maintainer with a token).
 
+mod bench;
+mod prism;
 mod refresh;
+mod specs;
 
 use std::process::ExitCode;
 
@@ -9,6 +12,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("refresh-fixtures") => refresh::run(&args[1..]),
+        Some("specs") => specs::run(&args[1..]),
+        Some("prism") => prism::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print_help();
             Ok(())

@@ -3,6 +3,7 @@
 //! after a provider was contacted, 2 invalid usage, invalid plan or missing token (nothing was sent).
 
 pub mod args;
+pub mod cache;
 pub mod commands;
 mod logger;
 pub mod output;
