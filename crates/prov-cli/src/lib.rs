@@ -7,6 +7,7 @@ pub mod cache;
 pub mod commands;
 mod logger;
 pub mod output;
+pub mod progress;
 pub mod settings;
 
 use std::ffi::OsString;

@@ -71,7 +71,7 @@ impl std::fmt::Display for ApiError {
 }
 
 /// Everything that can go wrong in a library crate.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The provider answered with an error status (after the retry policy, where it applies).
@@ -152,6 +152,9 @@ pub enum Error {
         /// What was last known of the instance.
         last: Box<Instance>,
     },
+    /// The user interrupted (Ctrl-C) while waiting.
+    #[error("interrupted")]
+    Interrupted,
     /// A value given by the user cannot be used (an id of the wrong form). Nothing was sent.
     #[error("{provider}: {message}")]
     InvalidInput {
@@ -167,6 +170,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::MissingToken { .. } | Self::BadBaseUrl { .. } | Self::InvalidInput { .. } => 2,
+            Self::Interrupted => 130,
             _ => 1,
         }
     }

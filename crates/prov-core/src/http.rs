@@ -12,6 +12,7 @@ use ureq::http::Uri;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::provider::{Deleted, Operation, ProviderInfo};
+use crate::ratelimit::{Limiter, RateLimit};
 use crate::retry::{Decision, Outcome, RetryPolicy};
 use crate::secret::{Secret, redact_body};
 
@@ -185,6 +186,7 @@ pub struct Http {
     retry: RetryPolicy,
     max_body: u64,
     max_pages: usize,
+    limiter: Limiter,
 }
 
 impl std::fmt::Debug for Http {
@@ -239,7 +241,14 @@ impl Http {
             retry: settings.retry,
             max_body: settings.max_body_bytes,
             max_pages: settings.max_pages.max(1),
+            limiter: Limiter::default(),
         })
+    }
+
+    /// Applies the provider's documented rate limits to every request of this client (all threads).
+    pub fn with_limits(mut self, limits: &[RateLimit]) -> Self {
+        self.limiter = Limiter::new(limits);
+        self
     }
 
     /// The provider this client talks to.
@@ -293,6 +302,7 @@ impl Http {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            self.limiter.acquire(req.operation, self.clock.as_ref());
             let started = self.clock.now();
             log::debug!("{} {} {} (attempt {attempt})", self.info.name, req.method.as_str(), url);
             if let Some(b) = &body {

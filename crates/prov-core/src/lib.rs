@@ -2,11 +2,13 @@
 //! waiting, plan files, and the engine of the loopback sandbox. Knows no provider by name.
 
 pub mod clock;
+pub mod create;
 pub mod error;
 pub mod http;
 pub mod model;
 pub mod plan;
 pub mod provider;
+pub mod ratelimit;
 pub mod retry;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

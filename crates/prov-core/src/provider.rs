@@ -189,6 +189,12 @@ pub trait Provider: Send + Sync {
     /// The HTTP layer in use (base URL, clock).
     fn http(&self) -> &crate::Http;
 
+    /// Instances labelled `label` that carry `tag`, to find a create whose answer was lost. The default lists
+    /// every instance; providers override it with a server-side filter (FACTS.md §9).
+    fn find_instances(&self, label: &str, tag: &str) -> Result<Vec<Instance>> {
+        Ok(self.list_instances()?.into_iter().filter(|i| i.label == label && i.tags.iter().any(|t| t == tag)).collect())
+    }
+
     /// Wait level `created`: the instance has a public IPv4.
     fn is_created(&self, instance: &Instance) -> bool {
         instance.ipv4.is_some()

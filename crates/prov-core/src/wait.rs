@@ -117,6 +117,86 @@ pub fn wait_for(
     }
 }
 
+/// Waits for many instances of one provider at once. Each round makes one list call (every page) when more than
+/// one instance is still waiting, one GET otherwise, so polling cost does not grow with the number of instances.
+/// Returns one result per input, in order. `interrupted` is checked at least every 200 ms; once set, every
+/// instance still waiting ends with [`Error::Interrupted`]. `on_change` sees each new observation.
+pub fn wait_all(
+    provider: &dyn Provider,
+    first: Vec<Instance>,
+    opts: &WaitOptions,
+    clock: &dyn Clock,
+    interrupted: &std::sync::atomic::AtomicBool,
+    mut on_change: impl FnMut(&Instance),
+) -> Vec<Result<Instance>> {
+    use std::sync::atomic::Ordering;
+    let start = clock.now();
+    let mut last: Vec<Instance> = first;
+    let mut done: Vec<Option<Result<Instance>>> = last.iter().map(|_| None).collect();
+    let mut polls = 0;
+    loop {
+        for (i, inst) in last.iter().enumerate() {
+            if done[i].is_none() && opts.level.reached(provider, inst) {
+                done[i] = Some(Ok(inst.clone()));
+            }
+        }
+        let waiting: Vec<usize> = (0..last.len()).filter(|i| done[*i].is_none()).collect();
+        if waiting.is_empty() {
+            break;
+        }
+        let waited = clock.now().saturating_duration_since(start);
+        if waited >= opts.timeout {
+            for i in waiting {
+                done[i] = Some(Err(Error::WaitTimeout {
+                    provider: provider.info().name,
+                    level: opts.level.as_str(),
+                    waited,
+                    last: Box::new(last[i].clone()),
+                }));
+            }
+            break;
+        }
+        // Sleep in short slices so Ctrl-C is honoured promptly.
+        let mut nap = opts.interval(polls).min(opts.timeout - waited);
+        while !nap.is_zero() && !interrupted.load(Ordering::Relaxed) {
+            let slice = nap.min(Duration::from_millis(200));
+            clock.sleep(slice);
+            nap -= slice;
+        }
+        if interrupted.load(Ordering::Relaxed) {
+            for i in waiting {
+                done[i] = Some(Err(Error::Interrupted));
+            }
+            break;
+        }
+        polls += 1;
+        let observed: Result<Vec<Instance>> = if waiting.len() > 1 {
+            provider.list_instances()
+        } else {
+            provider.get_instance(&last[waiting[0]].id).map(|i| vec![i])
+        };
+        match observed {
+            Ok(seen) => {
+                for i in &waiting {
+                    if let Some(now) = seen.iter().find(|s| s.id == last[*i].id) {
+                        if *now != last[*i] {
+                            on_change(now);
+                        }
+                        last[*i] = now.clone();
+                    }
+                }
+            }
+            Err(e) => {
+                for i in waiting {
+                    done[i] = Some(Err(e.clone()));
+                }
+                break;
+            }
+        }
+    }
+    done.into_iter().zip(last).map(|(d, inst)| d.unwrap_or(Ok(inst))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ pub struct DigitalOcean {
 impl DigitalOcean {
     /// A client with `settings`; checks the base URL, sends nothing.
     pub fn new(settings: &ClientSettings) -> Result<Self> {
-        Ok(Self { http: Http::new(&crate::INFO, settings)? })
+        Ok(Self { http: Http::new(&crate::INFO, settings)?.with_limits(crate::RATE_LIMITS) })
     }
 
     /// Every item of a paged list. The next page is asked for by number against our own base URL: the host in
@@ -129,6 +129,17 @@ impl Provider for DigitalOcean {
         let first = Request::get(Operation::ListInstances, "/droplets");
         let items = self.list(first, |l: api::DropletList| (l.droplets, l.links))?;
         Ok(items.into_iter().map(Into::into).collect())
+    }
+
+    /// Server-side filter `?tag_name=` (FACTS.md §9; it cannot be combined with `name`), then the label.
+    fn find_instances(&self, label: &str, tag: &str) -> Result<Vec<Instance>> {
+        let first = Request::get(Operation::ListInstances, "/droplets").query("tag_name", tag);
+        let items = self.list(first, |l: api::DropletList| (l.droplets, l.links))?;
+        Ok(items
+            .into_iter()
+            .map(Instance::from)
+            .filter(|i| i.label == label && i.tags.iter().any(|t| t == tag))
+            .collect())
     }
 
     fn get_instance(&self, id: &str) -> Result<Instance> {

@@ -20,6 +20,13 @@ use prov_core::provider::{CreateSpec, FieldProblem, LegacyKey, ProviderInfo};
 
 pub use client::DigitalOcean;
 
+/// DigitalOcean's documented burst limit (FACTS.md §7): 250 requests per minute per token.
+pub const RATE_LIMITS: &[prov_core::ratelimit::RateLimit] = &[prov_core::ratelimit::RateLimit {
+    scope: prov_core::ratelimit::Scope::All,
+    max: 250,
+    per: std::time::Duration::from_secs(60),
+}];
+
 /// Largest `user_data` DigitalOcean accepts, in bytes (64 KiB of plain text).
 pub const MAX_USER_DATA_BYTES: usize = 64 * 1024;
 

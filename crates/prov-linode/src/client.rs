@@ -30,12 +30,13 @@ pub struct Linode {
 impl Linode {
     /// A client with `settings`; checks the base URL, sends nothing.
     pub fn new(settings: &ClientSettings) -> Result<Self> {
-        Ok(Self { http: Http::new(&crate::INFO, settings)? })
+        Ok(Self { http: Http::new(&crate::INFO, settings)?.with_limits(crate::RATE_LIMITS) })
     }
 
     /// Every page of a collection at `path`, following `page` while `page < pages`.
-    fn list<T: DeserializeOwned>(&self, op: Operation, path: &str) -> Result<Vec<T>> {
-        let first = Request::get(op, path).query("page", "1").query("page_size", PAGE_SIZE);
+    fn list<T: DeserializeOwned>(&self, first: Request) -> Result<Vec<T>> {
+        let op = first.operation;
+        let first = first.query("page", "1").query("page_size", PAGE_SIZE);
         self.http.paginate(&first, |body| {
             let list: api::List<T> = self.http.decode(op, body)?;
             let next = list.next_page().map(|n| vec![("page".to_owned(), n.to_string())]);
@@ -106,23 +107,35 @@ impl Provider for Linode {
     }
 
     fn list_regions(&self) -> Result<Vec<Region>> {
-        let items: Vec<api::Region> = self.list(Operation::ListRegions, "/regions")?;
+        let items: Vec<api::Region> = self.list(Request::get(Operation::ListRegions, "/regions"))?;
         Ok(items.into_iter().map(Into::into).collect())
     }
 
     fn list_plans(&self) -> Result<Vec<Plan>> {
-        let items: Vec<api::Type> = self.list(Operation::ListPlans, "/linode/types")?;
+        let items: Vec<api::Type> = self.list(Request::get(Operation::ListPlans, "/linode/types"))?;
         Ok(items.into_iter().map(Into::into).collect())
     }
 
     fn list_images(&self) -> Result<Vec<Image>> {
-        let items: Vec<api::Image> = self.list(Operation::ListImages, "/images")?;
+        let items: Vec<api::Image> = self.list(Request::get(Operation::ListImages, "/images"))?;
         Ok(items.into_iter().map(Into::into).collect())
     }
 
     fn list_instances(&self) -> Result<Vec<Instance>> {
-        let items: Vec<api::Instance> = self.list(Operation::ListInstances, "/linode/instances")?;
+        let items: Vec<api::Instance> = self.list(Request::get(Operation::ListInstances, "/linode/instances"))?;
         Ok(items.into_iter().map(Into::into).collect())
+    }
+
+    /// Server-side filter on the tag with `X-Filter` (FACTS.md §9), then the label.
+    fn find_instances(&self, label: &str, tag: &str) -> Result<Vec<Instance>> {
+        let filter = serde_json::json!({ "tags": tag }).to_string();
+        let req = Request::get(Operation::ListInstances, "/linode/instances").header("X-Filter", filter);
+        let items: Vec<api::Instance> = self.list(req)?;
+        Ok(items
+            .into_iter()
+            .map(Instance::from)
+            .filter(|i| i.label == label && i.tags.iter().any(|t| t == tag))
+            .collect())
     }
 
     fn get_instance(&self, id: &str) -> Result<Instance> {

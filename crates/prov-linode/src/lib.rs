@@ -20,6 +20,20 @@ use prov_core::provider::{CreateSpec, FieldProblem, LegacyKey, ProviderInfo};
 
 pub use client::{Linode, PASSWORD_PLACEHOLDER};
 
+/// Linode's documented limits (FACTS.md §7): 10 creates per 30 s, about 800 requests per 2 minutes.
+pub const RATE_LIMITS: &[prov_core::ratelimit::RateLimit] = &[
+    prov_core::ratelimit::RateLimit {
+        scope: prov_core::ratelimit::Scope::Creates,
+        max: 10,
+        per: std::time::Duration::from_secs(30),
+    },
+    prov_core::ratelimit::RateLimit {
+        scope: prov_core::ratelimit::Scope::All,
+        max: 800,
+        per: std::time::Duration::from_secs(120),
+    },
+];
+
 /// Linode's descriptor.
 pub static INFO: ProviderInfo = ProviderInfo {
     name: "linode",

@@ -22,7 +22,7 @@ pub struct Vultr {
 impl Vultr {
     /// A client with `settings`; checks the base URL, sends nothing.
     pub fn new(settings: &ClientSettings) -> Result<Self> {
-        Ok(Self { http: Http::new(&crate::INFO, settings)? })
+        Ok(Self { http: Http::new(&crate::INFO, settings)?.with_limits(crate::RATE_LIMITS) })
     }
 
     fn list<L: DeserializeOwned, T>(
@@ -31,7 +31,16 @@ impl Vultr {
         path: &str,
         split: impl Fn(L) -> (Vec<T>, api::Meta),
     ) -> Result<Vec<T>> {
-        let first = Request::get(op, path).query("per_page", PER_PAGE);
+        self.list_from(Request::get(op, path), split)
+    }
+
+    fn list_from<L: DeserializeOwned, T>(
+        &self,
+        first: Request,
+        split: impl Fn(L) -> (Vec<T>, api::Meta),
+    ) -> Result<Vec<T>> {
+        let op = first.operation;
+        let first = first.query("per_page", PER_PAGE);
         self.http.paginate(&first, |body| {
             let (items, meta) = split(self.http.decode::<L>(op, body)?);
             let next = Some(meta.links.next).filter(|c| !c.is_empty()).map(|c| vec![("cursor".to_owned(), c)]);
@@ -103,6 +112,17 @@ impl Provider for Vultr {
     fn list_instances(&self) -> Result<Vec<Instance>> {
         let items = self.list(Operation::ListInstances, "/instances", |l: api::InstanceList| (l.instances, l.meta))?;
         Ok(items.into_iter().map(Into::into).collect())
+    }
+
+    /// Server-side filter `?label=` (FACTS.md §9; labels are not unique), then the tag.
+    fn find_instances(&self, label: &str, tag: &str) -> Result<Vec<Instance>> {
+        let first = Request::get(Operation::ListInstances, "/instances").query("label", label);
+        let items = self.list_from(first, |l: api::InstanceList| (l.instances, l.meta))?;
+        Ok(items
+            .into_iter()
+            .map(Instance::from)
+            .filter(|i| i.label == label && i.tags.iter().any(|t| t == tag))
+            .collect())
     }
 
     fn get_instance(&self, id: &str) -> Result<Instance> {

@@ -1,10 +1,151 @@
-//! `prov plan <file>`: what `apply` would do, sending only reads.
+//! `prov plan <file>` (also `apply --dry-run`): per instance what `apply` would do (create / exists / conflict),
+//! the exact create request (method, URL, JSON body with secrets masked), and the monthly price of each instance
+//! and the total, from each provider's plan catalogue. Sends only reads (instance and plan lists); without a token
+//! it says what it could not check instead of failing.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::CmdResult;
+use prov_core::create::MARKER_PREFIX;
+use prov_core::provider::{MANAGED_TAG, Operation};
+use prov_core::secret::redact_json;
+use prov_core::{Instance, Plan as Catalogue};
+use serde_json::{Value, json};
+
+use super::apply::{Clients, Identity, connect_all, identify, load};
+use crate::args::OutputFormat;
 use crate::settings::Context;
+use crate::{CmdResult, output};
 
 pub(crate) fn run(cx: &Context, path: &Path) -> CmdResult {
-    super::apply::run(cx, path, true, None, std::time::Duration::from_secs(0), false)
+    let plan = load(path)?;
+    let clients = connect_all(cx, &plan)?;
+    show(cx, &plan, &clients)
+}
+
+/// What each provider could tell us: its instances and its plan catalogue, or why not.
+struct Known {
+    instances: Result<Vec<Instance>, String>,
+    catalogue: Result<Vec<Catalogue>, String>,
+}
+
+fn read(p: &dyn prov_core::Provider) -> Known {
+    let no_token = |op: Operation| p.http().require_token(op).err().map(|e| e.to_string());
+    let instances = match no_token(Operation::ListInstances) {
+        Some(why) => Err(why),
+        None => p.list_instances().map_err(|e| e.to_string()),
+    };
+    let catalogue = match no_token(Operation::ListPlans) {
+        Some(why) => Err(why),
+        None => p.list_plans().map_err(|e| e.to_string()),
+    };
+    Known { instances, catalogue }
+}
+
+/// Prints the dry run of `plan`.
+pub(crate) fn show(cx: &Context, plan: &prov_core::plan::Plan, clients: &Clients) -> CmdResult {
+    let known: BTreeMap<&'static str, Known> = std::thread::scope(|s| {
+        let handles: Vec<_> = clients.iter().map(|(n, p)| (*n, s.spawn(move || read(p.as_ref())))).collect();
+        handles.into_iter().filter_map(|(n, h)| h.join().ok().map(|k| (n, k))).collect()
+    });
+    for (name, k) in &known {
+        if let Err(why) = &k.instances {
+            output::warning(&format!("{name}: cannot check which instances exist ({why})"));
+        }
+        if let Err(why) = &k.catalogue {
+            output::warning(&format!("{name}: no prices ({why})"));
+        }
+    }
+    let mut items = Vec::new();
+    let (mut total, mut new_total, mut priced_all) = (0.0, 0.0, true);
+    for ip in &plan.instances {
+        let Some(p) = clients.get(ip.provider.name) else { continue };
+        let k = known.get(ip.provider.name);
+        let (action, existing) = match k.map(|k| &k.instances) {
+            Some(Ok(list)) => match identify(ip, list) {
+                Identity::New => ("create", None),
+                Identity::Exists(i) => ("exists", Some(i.id)),
+                Identity::Conflict(i) => ("conflict", Some(i.id)),
+            },
+            _ => ("create (unchecked)", None),
+        };
+        let price = k
+            .and_then(|k| k.catalogue.as_ref().ok())
+            .and_then(|c| c.iter().find(|c| c.id == ip.spec.plan))
+            .map(|c| c.monthly_price_usd);
+        match price {
+            Some(p) => {
+                total += p;
+                if action.starts_with("create") {
+                    new_total += p;
+                }
+            }
+            None => priced_all = false,
+        }
+        let mut item = json!({
+            "provider": ip.provider.name,
+            "label": ip.spec.label,
+            "region": ip.spec.region,
+            "plan": ip.spec.plan,
+            "image": ip.spec.image,
+            "action": action,
+            "monthly_price_usd": price,
+        });
+        if let Some(id) = existing {
+            item["id"] = json!(id);
+        }
+        if action.starts_with("create") {
+            let mut spec = ip.spec.clone();
+            spec.tags.push(MANAGED_TAG.to_owned());
+            spec.tags.push(format!("{MARKER_PREFIX}<random>"));
+            let req = p.create_request(&spec);
+            item["request"] = json!({
+                "method": "POST",
+                "url": p.http().url_of(&req),
+                "body": req.body.as_ref().map(redact_json),
+            });
+        }
+        items.push(item);
+    }
+    let totals = json!({
+        "monthly_total_usd": round(total),
+        "monthly_new_usd": round(new_total),
+        "prices_complete": priced_all,
+    });
+    if cx.output == OutputFormat::Json {
+        return output::json(&json!({ "instances": items, "totals": totals, "sent": "reads only" }));
+    }
+    let mut t = output::table(&["PROVIDER", "LABEL", "ACTION", "REGION", "PLAN", "$/MONTH"]);
+    for i in &items {
+        let s = |k: &str| i[k].as_str().unwrap_or("").to_owned();
+        let price = i["monthly_price_usd"].as_f64().map_or_else(|| "?".to_owned(), |p| format!("{p:.2}"));
+        let action = match i["id"].as_str() {
+            Some(id) => format!("{} ({id})", s("action")),
+            None => s("action"),
+        };
+        t.add_row(vec![s("provider"), s("label"), action, s("region"), s("plan"), price]);
+    }
+    output::print_table(&t)?;
+    let mut text = String::new();
+    for i in items.iter().filter(|i| !i["request"].is_null()) {
+        let r = &i["request"];
+        text.push_str(&format!(
+            "\n{} {}:\n  {} {}\n  {}\n",
+            i["provider"].as_str().unwrap_or(""),
+            i["label"].as_str().unwrap_or(""),
+            r["method"].as_str().unwrap_or(""),
+            r["url"].as_str().unwrap_or(""),
+            serde_json::to_string(&r["body"]).unwrap_or_default()
+        ));
+    }
+    let unknown = if priced_all { "" } else { " (some prices unknown)" };
+    text.push_str(&format!(
+        "\nmonthly cost: ${:.2} for the whole plan, ${:.2} of it new{unknown}\ndry run: only reads were sent\n",
+        total, new_total
+    ));
+    output::print(&text)
+}
+
+fn round(v: f64) -> Value {
+    json!((v * 100.0).round() / 100.0)
 }

@@ -115,9 +115,13 @@ const KEYS: &[(&str, Kind)] = &[
     ("root_password", Kind::Str),
     ("private_ip", Kind::Bool),
     ("monitoring", Kind::Bool),
+    ("count", Kind::Count),
 ];
+
+/// The most instances one `[[instance]]` may expand to.
+pub const MAX_COUNT: i64 = 100;
 const REQUIRED: &[&str] = &["label", "region", "plan", "image"];
-const COMMON: &[&str] = &["provider", "label", "region", "plan", "image"];
+const COMMON: &[&str] = &["provider", "label", "region", "plan", "image", "count"];
 const TOP_KEYS: &[&str] = &["provider", "wait", "instance"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +130,8 @@ enum Kind {
     StrOrInt,
     Bool,
     StrList,
+    /// A whole number from 1 to [`MAX_COUNT`].
+    Count,
 }
 
 /// A value as written, before validation. TOML gives typed values; legacy recipes give text.
@@ -323,7 +329,7 @@ fn build(raw: RawPlan, path: &Path, registry: &[&'static ProviderInfo], cx: &mut
     let mut labels: Vec<(String, Location)> = Vec::new();
     let base_dir = path.parent().unwrap_or(Path::new("."));
     for ri in raw.instances {
-        if let Some(ip) = build_instance(
+        let expanded = build_instance(
             &ri,
             default_provider,
             raw.provider.is_some(),
@@ -331,7 +337,8 @@ fn build(raw: RawPlan, path: &Path, registry: &[&'static ProviderInfo], cx: &mut
             registry,
             raw.legacy_label_hint.as_deref(),
             cx,
-        ) {
+        );
+        for ip in expanded {
             let (label, at) = (ip.spec.label.clone(), field_at(&ri, "label").unwrap_or(ri.at));
             if let Some((_, first)) = labels.iter().find(|(l, _)| *l == label) {
                 cx.error(at, Some("label"), format!("label `{label}` is used twice (first at line {})", first.line));
@@ -356,7 +363,20 @@ fn build_instance(
     registry: &[&'static ProviderInfo],
     generated_label: Option<&str>,
     cx: &mut Cx,
-) -> Option<InstancePlan> {
+) -> Vec<InstancePlan> {
+    build_one(ri, default_provider, had_default, base_dir, registry, generated_label, cx).unwrap_or_default()
+}
+
+/// Builds the instances of one `[[instance]]` (several with `count`), or `None` after reporting its problems.
+fn build_one(
+    ri: &RawInstance,
+    default_provider: Option<&'static ProviderInfo>,
+    had_default: bool,
+    base_dir: &Path,
+    registry: &[&'static ProviderInfo],
+    generated_label: Option<&str>,
+    cx: &mut Cx,
+) -> Option<Vec<InstancePlan>> {
     let errors_before = cx.errors.len();
     // The provider decides which keys are valid, so resolve it first.
     let provider = match ri.fields.iter().find(|f| f.key == "provider") {
@@ -382,6 +402,7 @@ fn build_instance(
     let provider = provider?;
     let all_keys: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
     let mut spec = CreateSpec::default();
+    let mut count = None;
     let mut user_data_at: Option<(Location, &str)> = None;
     for f in &ri.fields {
         let Some(kind) = KEYS.iter().find(|(k, _)| *k == f.key).map(|(_, kind)| *kind) else {
@@ -413,6 +434,7 @@ fn build_instance(
             ("backups", V::Bool(b)) => spec.backups = Some(b),
             ("private_ip", V::Bool(b)) => spec.private_ip = Some(b),
             ("monitoring", V::Bool(b)) => spec.monitoring = Some(b),
+            ("count", V::Count(n)) => count = Some(n),
             ("tags", V::List(l)) => spec.tags.extend(l),
             ("ssh_keys", V::List(l)) => spec.ssh_keys.extend(l),
             ("hostname", V::Str(s)) => spec.hostname = Some(s),
@@ -465,15 +487,44 @@ fn build_instance(
     if cx.errors.len() > errors_before {
         return None;
     }
-    for problem in (provider.validate)(&spec) {
-        let at = field_at(ri, problem.key)
-            .or_else(|| if problem.key == "user_data" { field_at(ri, "user_data_file") } else { None });
-        cx.error(at.unwrap_or(ri.at), Some(problem.key), problem.message);
+    // `count = N` expands `{n}` in the label (and hostname) to 1..=N; without `count`, `{n}` is 1.
+    if let (Some(n), false) = (count, spec.label.contains("{n}"))
+        && n > 1
+    {
+        let at = field_at(ri, "count").unwrap_or(ri.at);
+        cx.error(
+            at,
+            Some("count"),
+            format!(
+                "`count = {n}` needs `{{n}}` in the label (e.g. \"web-{{n}}\") so every instance has its own label"
+            ),
+        );
+        return None;
+    }
+    let specs: Vec<CreateSpec> = (1..=count.unwrap_or(1))
+        .map(|n| {
+            let mut s = spec.clone();
+            s.label = s.label.replace("{n}", &n.to_string());
+            s.hostname = s.hostname.map(|h| h.replace("{n}", &n.to_string()));
+            s
+        })
+        .collect();
+    let mut reported: Vec<(&'static str, String)> = Vec::new();
+    for s in &specs {
+        for problem in (provider.validate)(s) {
+            if reported.iter().any(|(k, m)| *k == problem.key && *m == problem.message) {
+                continue;
+            }
+            let at = field_at(ri, problem.key)
+                .or_else(|| if problem.key == "user_data" { field_at(ri, "user_data_file") } else { None });
+            cx.error(at.unwrap_or(ri.at), Some(problem.key), problem.message.clone());
+            reported.push((problem.key, problem.message));
+        }
     }
     if cx.errors.len() > errors_before {
         return None;
     }
-    Some(InstancePlan { provider, spec, location: ri.at })
+    Some(specs.into_iter().map(|spec| InstancePlan { provider, spec, location: ri.at }).collect())
 }
 
 /// A value coerced to its key's kind.
@@ -481,6 +532,7 @@ enum V {
     Str(String),
     Bool(bool),
     List(Vec<String>),
+    Count(u32),
 }
 
 fn coerce(raw: &Raw, kind: Kind, at: Location, key: &str, cx: &mut Cx) -> Option<V> {
@@ -529,6 +581,15 @@ fn coerce(raw: &Raw, kind: Kind, at: Location, key: &str, cx: &mut Cx) -> Option
             Some(V::List(parts))
         }
         (Kind::StrList, _) => wrong(cx, "an array of strings"),
+        (Kind::Count, Raw::Int(n)) if (1..=MAX_COUNT).contains(n) => Some(V::Count(*n as u32)),
+        (Kind::Count, Raw::Text(t)) if t.parse::<i64>().is_ok_and(|n| (1..=MAX_COUNT).contains(&n)) => {
+            Some(V::Count(t.parse::<u32>().unwrap_or(1)))
+        }
+        (Kind::Count, Raw::Int(_) | Raw::Text(_)) => {
+            cx.error(at, Some(key), format!("expected a whole number from 1 to {MAX_COUNT}"));
+            None
+        }
+        (Kind::Count, _) => wrong(cx, "a whole number"),
     }
 }
 

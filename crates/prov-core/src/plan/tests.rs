@@ -204,6 +204,27 @@ fn ignored_legacy_keys_warn_instead_of_failing() {
 }
 
 #[test]
+fn count_expands_numbered_labels() {
+    let plan = ok("p.toml", &GOOD.replace("label = \"web-1\"", "label = \"web-{n}\"\ncount = 3"));
+    let labels: Vec<&str> = plan.instances.iter().map(|i| i.spec.label.as_str()).collect();
+    assert_eq!(labels, ["web-1", "web-2", "web-3"]);
+    let e = errors("p.toml", &GOOD.replace("label = \"web-1\"", "label = \"web\"\ncount = 3"));
+    assert_eq!(
+        e,
+        [
+            "p.toml:6:9: `count`: `count = 3` needs `{n}` in the label (e.g. \"web-{n}\") so every instance has its own label"
+        ]
+    );
+    let e = errors("p.toml", &GOOD.replace("label = \"web-1\"", "label = \"web-{n}\"\ncount = 0"));
+    assert_eq!(e, ["p.toml:6:9: `count`: expected a whole number from 1 to 100"]);
+    let two = format!(
+        "{GOOD}\n[[instance]]\nlabel = \"web-{{n}}\"\ncount = 2\nregion = \"syd\"\nplan = \"small\"\nimage = 1\n"
+    );
+    let e = errors("p.toml", &two);
+    assert_eq!(e, ["p.toml:14:9: `label`: label `web-1` is used twice (first at line 5)"]);
+}
+
+#[test]
 fn files_without_an_extension_are_sniffed() {
     assert_eq!(ok("recipe", RECIPE).instances.len(), 1);
     assert_eq!(ok("plan", GOOD).instances.len(), 1);
