@@ -90,3 +90,220 @@ pub fn create_once(p: &dyn Provider, spec: &CreateSpec) -> Result<CreateOutcome>
     }
     Err(Error::InvalidInput { provider: name, message: "create gave up".into() })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::model::{Image, Instance, InstanceStatus, Plan, Region};
+    use crate::provider::{Deleted, FieldProblem, Operation, ProviderInfo};
+    use crate::{ApiError, ClientSettings, Http};
+
+    fn rules(_: &CreateSpec) -> Vec<FieldProblem> {
+        Vec::new()
+    }
+
+    static INFO: ProviderInfo = ProviderInfo {
+        name: "fake",
+        display_name: "Fake",
+        aliases: &[],
+        default_base_url: "https://fake.invalid/v1",
+        url_env: "PROV_FAKE_API_URL",
+        token_env: &[],
+        catalogue_needs_token: false,
+        plan_keys: &["root_password"],
+        unsupported_hints: &[],
+        legacy_keys: &[],
+        sandbox_path: "/fake/v1",
+        validate: rules,
+        parse_error: |_, _| ApiError::default(),
+    };
+
+    /// What each create call does: `Ok(store)` answers (storing the instance when true), or fails after
+    /// optionally storing it (the server acted but the answer was lost).
+    enum Step {
+        Answer,
+        LoseAfterActing,
+        LoseBeforeActing,
+        Reject,
+    }
+
+    struct Fake {
+        http: Http,
+        steps: Mutex<Vec<Step>>,
+        store: Mutex<Vec<Instance>>,
+        posts: Mutex<Vec<CreateSpec>>,
+        lookup_fails: bool,
+    }
+
+    impl Fake {
+        fn new(steps: Vec<Step>) -> Self {
+            let http = Http::new(&INFO, &ClientSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+            Self {
+                http,
+                steps: Mutex::new(steps),
+                store: Mutex::default(),
+                posts: Mutex::default(),
+                lookup_fails: false,
+            }
+        }
+        fn posts(&self) -> Vec<CreateSpec> {
+            self.posts.lock().map(|p| p.clone()).unwrap_or_default()
+        }
+    }
+
+    fn lost() -> Error {
+        Error::Transport {
+            provider: "fake",
+            operation: Operation::CreateInstance,
+            message: "reset".into(),
+            outcome_unknown: true,
+        }
+    }
+
+    impl Provider for Fake {
+        fn info(&self) -> &'static ProviderInfo {
+            &INFO
+        }
+        fn list_regions(&self) -> Result<Vec<Region>> {
+            Ok(Vec::new())
+        }
+        fn list_plans(&self) -> Result<Vec<Plan>> {
+            Ok(Vec::new())
+        }
+        fn list_images(&self) -> Result<Vec<Image>> {
+            Ok(Vec::new())
+        }
+        fn list_instances(&self) -> Result<Vec<Instance>> {
+            if self.lookup_fails {
+                return Err(lost());
+            }
+            Ok(self.store.lock().map(|s| s.clone()).unwrap_or_default())
+        }
+        fn get_instance(&self, _: &str) -> Result<Instance> {
+            Err(lost())
+        }
+        fn create_instance(&self, spec: &CreateSpec) -> Result<Created> {
+            if let Ok(mut p) = self.posts.lock() {
+                p.push(spec.clone());
+            }
+            let n = self.posts().len();
+            let inst = Instance {
+                provider: "fake".into(),
+                id: format!("id-{n}"),
+                label: spec.label.clone(),
+                status: InstanceStatus::Pending,
+                provider_status: "new".into(),
+                ipv4: None,
+                ipv6: None,
+                region: spec.region.clone(),
+                plan: spec.plan.clone(),
+                image: spec.image.clone(),
+                tags: spec.tags.clone(),
+                created_at: None,
+            };
+            let step = self.steps.lock().ok().and_then(|mut s| (!s.is_empty()).then(|| s.remove(0)));
+            match step.unwrap_or(Step::Answer) {
+                Step::Answer => {
+                    if let Ok(mut s) = self.store.lock() {
+                        s.push(inst.clone());
+                    }
+                    Ok(Created { instance: inst, generated_password: None })
+                }
+                Step::LoseAfterActing => {
+                    if let Ok(mut s) = self.store.lock() {
+                        s.push(inst);
+                    }
+                    Err(lost())
+                }
+                Step::LoseBeforeActing => Err(lost()),
+                Step::Reject => Err(Error::Api {
+                    provider: "fake",
+                    operation: Operation::CreateInstance,
+                    status: 400,
+                    error: ApiError::message("bad plan"),
+                }),
+            }
+        }
+        fn delete_instance(&self, _: &str) -> Result<Deleted> {
+            Ok(Deleted::Deleted)
+        }
+        fn create_request(&self, spec: &CreateSpec) -> crate::http::Request {
+            crate::http::Request::post(Operation::CreateInstance, "/x", serde_json::json!({"label": spec.label}))
+        }
+        fn http(&self) -> &Http {
+            &self.http
+        }
+    }
+
+    fn spec() -> CreateSpec {
+        CreateSpec {
+            label: "web-1".into(),
+            region: "r".into(),
+            plan: "p".into(),
+            image: "i".into(),
+            ..CreateSpec::default()
+        }
+    }
+
+    #[test]
+    fn a_plain_create_is_tagged_managed_and_marked_and_sent_once() {
+        let fake = Fake::new(vec![Step::Answer]);
+        let out = create_once(&fake, &spec()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!out.recovered);
+        assert_eq!(out.attempts, 1);
+        let tags = &fake.posts()[0].tags;
+        assert!(tags.contains(&MANAGED_TAG.to_owned()));
+        assert!(tags.iter().any(|t| t.starts_with(MARKER_PREFIX) && t.len() == MARKER_PREFIX.len() + 16));
+    }
+
+    #[test]
+    fn a_lost_answer_after_the_server_acted_is_recovered_by_marker_not_resent() {
+        let fake = Fake::new(vec![Step::LoseAfterActing]);
+        let out = create_once(&fake, &spec()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.recovered);
+        assert_eq!(fake.posts().len(), 1, "never sent twice for an instance that exists");
+        assert_eq!(out.created.instance.id, "id-1");
+    }
+
+    #[test]
+    fn a_lost_answer_before_the_server_acted_is_retried_once_with_the_same_marker() {
+        let fake = Fake::new(vec![Step::LoseBeforeActing, Step::Answer]);
+        let out = create_once(&fake, &spec()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((out.recovered, out.attempts), (false, 2));
+        let posts = fake.posts();
+        assert_eq!(posts[0].tags, posts[1].tags, "the same marker, so a late first create is still found");
+        let fake = Fake::new(vec![Step::LoseBeforeActing, Step::LoseBeforeActing, Step::Answer]);
+        assert!(create_once(&fake, &spec()).is_err());
+        assert_eq!(fake.posts().len(), 2, "at most one retry");
+    }
+
+    #[test]
+    fn when_the_lookup_itself_fails_nothing_is_resent() {
+        let mut fake = Fake::new(vec![Step::LoseBeforeActing, Step::Answer]);
+        fake.lookup_fails = true;
+        assert!(create_once(&fake, &spec()).is_err());
+        assert_eq!(fake.posts().len(), 1);
+    }
+
+    #[test]
+    fn a_rejected_create_is_not_looked_up_or_retried() {
+        let fake = Fake::new(vec![Step::Reject, Step::Answer]);
+        let err = create_once(&fake, &spec()).err();
+        assert!(matches!(err, Some(Error::Api { status: 400, .. })));
+        assert_eq!(fake.posts().len(), 1);
+    }
+
+    #[test]
+    fn a_password_the_provider_needs_is_generated_before_the_first_attempt_and_survives_recovery() {
+        let fake = Fake::new(vec![Step::LoseAfterActing]);
+        let out = create_once(&fake, &spec()).unwrap_or_else(|e| panic!("{e}"));
+        let sent = fake.posts()[0].root_password.clone();
+        assert!(sent.is_some());
+        assert_eq!(out.created.generated_password, sent, "the password reported is the one sent");
+        let given = CreateSpec { root_password: Some(Secret::new("Given-Pass-123")), ..spec() };
+        let out = create_once(&Fake::new(vec![]), &given).unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.created.generated_password.is_none(), "a password the user gave is not reported back");
+    }
+}
