@@ -5,6 +5,7 @@ mod bench;
 mod prism;
 mod refresh;
 mod specs;
+mod tidy;
 
 use std::process::ExitCode;
 
