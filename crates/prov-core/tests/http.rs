@@ -300,7 +300,7 @@ fn requests_carry_bearer_auth_and_the_user_agent() {
 #[test]
 fn base_urls_are_https_or_loopback_http() {
     for ok in [
-        "https://api.vultr.com/v2",
+        "https://api.example.com/v2",
         "http://127.0.0.1:8710/vultr/v2",
         "http://localhost:1/x",
         "http://[::1]:9/v2",
