@@ -106,3 +106,10 @@ pub struct Instance {
     /// Creation time, RFC 3339 in UTC, when the provider reports it.
     pub created_at: Option<String>,
 }
+
+impl Instance {
+    /// True when the instance carries `tag`.
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.tags.iter().any(|t| t == tag)
+    }
+}

@@ -192,7 +192,7 @@ pub trait Provider: Send + Sync {
     /// Instances labelled `label` that carry `tag`, to find a create whose answer was lost. The default lists
     /// every instance; providers override it with a server-side filter (FACTS.md §9).
     fn find_instances(&self, label: &str, tag: &str) -> Result<Vec<Instance>> {
-        Ok(self.list_instances()?.into_iter().filter(|i| i.label == label && i.tags.iter().any(|t| t == tag)).collect())
+        Ok(self.list_instances()?.into_iter().filter(|i| i.label == label && i.has_tag(tag)).collect())
     }
 
     /// Wait level `created`: the instance has a public IPv4.

@@ -135,11 +135,7 @@ impl Provider for DigitalOcean {
     fn find_instances(&self, label: &str, tag: &str) -> Result<Vec<Instance>> {
         let first = Request::get(Operation::ListInstances, "/droplets").query("tag_name", tag);
         let items = self.list(first, |l: api::DropletList| (l.droplets, l.links))?;
-        Ok(items
-            .into_iter()
-            .map(Instance::from)
-            .filter(|i| i.label == label && i.tags.iter().any(|t| t == tag))
-            .collect())
+        Ok(items.into_iter().map(Instance::from).filter(|i| i.label == label && i.has_tag(tag)).collect())
     }
 
     fn get_instance(&self, id: &str) -> Result<Instance> {

@@ -131,11 +131,7 @@ impl Provider for Linode {
         let filter = serde_json::json!({ "tags": tag }).to_string();
         let req = Request::get(Operation::ListInstances, "/linode/instances").header("X-Filter", filter);
         let items: Vec<api::Instance> = self.list(req)?;
-        Ok(items
-            .into_iter()
-            .map(Instance::from)
-            .filter(|i| i.label == label && i.tags.iter().any(|t| t == tag))
-            .collect())
+        Ok(items.into_iter().map(Instance::from).filter(|i| i.label == label && i.has_tag(tag)).collect())
     }
 
     fn get_instance(&self, id: &str) -> Result<Instance> {

@@ -118,11 +118,7 @@ impl Provider for Vultr {
     fn find_instances(&self, label: &str, tag: &str) -> Result<Vec<Instance>> {
         let first = Request::get(Operation::ListInstances, "/instances").query("label", label);
         let items = self.list_from(first, |l: api::InstanceList| (l.instances, l.meta))?;
-        Ok(items
-            .into_iter()
-            .map(Instance::from)
-            .filter(|i| i.label == label && i.tags.iter().any(|t| t == tag))
-            .collect())
+        Ok(items.into_iter().map(Instance::from).filter(|i| i.label == label && i.has_tag(tag)).collect())
     }
 
     fn get_instance(&self, id: &str) -> Result<Instance> {

@@ -75,7 +75,7 @@ pub(crate) enum Identity {
 /// Matches a plan instance against existing instances by label; the managed tag decides exists vs conflict.
 pub(crate) fn identify(ip: &InstancePlan, existing: &[Instance]) -> Identity {
     let same: Vec<&Instance> = existing.iter().filter(|i| i.label == ip.spec.label).collect();
-    if let Some(mine) = same.iter().find(|i| i.tags.iter().any(|t| t == MANAGED_TAG)) {
+    if let Some(mine) = same.iter().find(|i| i.has_tag(MANAGED_TAG)) {
         Identity::Exists((*mine).clone())
     } else if let Some(other) = same.first() {
         Identity::Conflict((*other).clone())

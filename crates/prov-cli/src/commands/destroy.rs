@@ -26,7 +26,7 @@ pub(crate) fn run(cx: &Context, path: &Path, yes: bool, wait: bool, timeout: Dur
     for ip in &plan.instances {
         let list = existing.get(ip.provider.name).map(Vec::as_slice).unwrap_or_default();
         for i in list.iter().filter(|i| i.label == ip.spec.label) {
-            if i.tags.iter().any(|t| t == MANAGED_TAG) {
+            if i.has_tag(MANAGED_TAG) {
                 targets.push((ip.provider.name, i.id.clone(), i.label.clone()));
             } else {
                 output::note(&format!(
