@@ -113,7 +113,10 @@ fn a_fleet_across_providers_is_created_once_and_a_rerun_creates_nothing() {
 #[test]
 fn waiting_polls_with_one_list_per_provider_per_round() {
     let sb = sandbox(1500);
-    let plan = plan_file("five.toml", "provider = \"vultr\"\n[[instance]]\nlabel = \"w-{n}\"\ncount = 5\nregion = \"syd\"\nplan = \"vc2-1c-1gb\"\nimage = 2136\n");
+    let plan = plan_file(
+        "five.toml",
+        "provider = \"vultr\"\n[[instance]]\nlabel = \"w-{n}\"\ncount = 5\nregion = \"syd\"\nplan = \"vc2-1c-1gb\"\nimage = 2136\n",
+    );
     let o = prov(&sb, &["-o", "json", "apply", &plan]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let gets = count(&sb, "GET", "/instances");
@@ -132,12 +135,25 @@ fn an_unmanaged_twin_is_a_conflict_that_creates_nothing_unless_adopted() {
         ..ClientSettings::default()
     };
     let vultr = prov_vultr::Vultr::new(&settings).unwrap_or_else(|e| panic!("{e}"));
-    let spec = CreateSpec { label: "web-1".into(), region: "syd".into(), plan: "vc2-1c-1gb".into(), image: "2136".into(), ..CreateSpec::default() };
+    let spec = CreateSpec {
+        label: "web-1".into(),
+        region: "syd".into(),
+        plan: "vc2-1c-1gb".into(),
+        image: "2136".into(),
+        ..CreateSpec::default()
+    };
     let manual = vultr.create_instance(&spec).unwrap_or_else(|e| panic!("{e}")).instance;
-    let plan = plan_file("twin.toml", "provider = \"vultr\"\n[[instance]]\nlabel = \"web-1\"\nregion = \"syd\"\nplan = \"vc2-1c-1gb\"\nimage = 2136\n[[instance]]\nlabel = \"web-2\"\nregion = \"syd\"\nplan = \"vc2-1c-1gb\"\nimage = 2136\n");
+    let plan = plan_file(
+        "twin.toml",
+        "provider = \"vultr\"\n[[instance]]\nlabel = \"web-1\"\nregion = \"syd\"\nplan = \"vc2-1c-1gb\"\nimage = 2136\n[[instance]]\nlabel = \"web-2\"\nregion = \"syd\"\nplan = \"vc2-1c-1gb\"\nimage = 2136\n",
+    );
     let o = prov(&sb, &["apply", &plan]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains(&format!("an instance labelled `web-1` already exists ({})", manual.id)), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("an instance labelled `web-1` already exists ({})", manual.id)),
+        "{}",
+        stderr(&o)
+    );
     assert!(stderr(&o).contains("nothing was created"));
     assert_eq!(count(&sb, "POST", "/instances"), 1, "only the manual create");
     let o = prov(&sb, &["-o", "json", "apply", &plan, "--adopt", "--wait", "none"]);
@@ -150,7 +166,12 @@ fn an_unmanaged_twin_is_a_conflict_that_creates_nothing_unless_adopted() {
 #[test]
 fn prov_plan_shows_actions_redacted_requests_and_prices_and_sends_only_reads() {
     let sb = sandbox(0);
-    let plan = plan_file("priced.toml", &FLEET.replace("count = 3", "count = 2").replace("image = 2136", "image = 2136\nuser_data = \"#cloud-config secret-UD\""));
+    let plan = plan_file(
+        "priced.toml",
+        &FLEET
+            .replace("count = 3", "count = 2")
+            .replace("image = 2136", "image = 2136\nuser_data = \"#cloud-config secret-UD\""),
+    );
     let o = prov(&sb, &["-o", "json", "plan", &plan]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v = json(&o);
@@ -167,7 +188,11 @@ fn prov_plan_shows_actions_redacted_requests_and_prices_and_sends_only_reads() {
     assert!(!text.contains("secret-UD") && !text.contains("Very-Secret-Pass-42"));
     assert!(sb.world().request_log().iter().all(|(m, _)| m == "GET"), "only reads");
     let human = prov(&sb, &["apply", "--dry-run", &plan]);
-    assert!(String::from_utf8_lossy(&human.stdout).contains("monthly cost: $21.00 for the whole plan"), "{}", String::from_utf8_lossy(&human.stdout));
+    assert!(
+        String::from_utf8_lossy(&human.stdout).contains("monthly cost: $21.00 for the whole plan"),
+        "{}",
+        String::from_utf8_lossy(&human.stdout)
+    );
 }
 
 #[test]
@@ -176,7 +201,10 @@ fn destroy_removes_exactly_the_plans_managed_instances() {
     let plan = plan_file("destroy.toml", FLEET);
     assert_eq!(prov(&sb, &["apply", &plan, "--wait", "none"]).status.code(), Some(0));
     // An unmanaged instance that shares a label, and a managed one not in the plan: both must survive.
-    let other = plan_file("other.toml", "provider = \"vultr\"\n[[instance]]\nlabel = \"other-1\"\nregion = \"syd\"\nplan = \"vc2-1c-1gb\"\nimage = 2136\n");
+    let other = plan_file(
+        "other.toml",
+        "provider = \"vultr\"\n[[instance]]\nlabel = \"other-1\"\nregion = \"syd\"\nplan = \"vc2-1c-1gb\"\nimage = 2136\n",
+    );
     assert_eq!(prov(&sb, &["apply", &other, "--wait", "none"]).status.code(), Some(0));
     let o = prov(&sb, &["destroy", &plan]);
     assert_eq!(o.status.code(), Some(2), "no --yes without a terminal");
@@ -184,6 +212,7 @@ fn destroy_removes_exactly_the_plans_managed_instances() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(json(&o)["deleted"].as_array().map(Vec::len), Some(5));
     let left = json(&prov(&sb, &["-o", "json", "list", "vultr", "instances"]));
-    let labels: Vec<&str> = left.as_array().map(|a| a.iter().filter_map(|i| i["label"].as_str()).collect()).unwrap_or_default();
+    let labels: Vec<&str> =
+        left.as_array().map(|a| a.iter().filter_map(|i| i["label"].as_str()).collect()).unwrap_or_default();
     assert_eq!(labels, ["other-1"]);
 }

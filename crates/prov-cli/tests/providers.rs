@@ -57,7 +57,8 @@ fn linode_apply_shows_the_generated_password_exactly_once_and_never_in_logs() {
     let sb = sandbox();
     let o = prov(&sb, true, &["-vvv", "apply", &example("linode-small.toml")]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    let line = out(&o).lines().find(|l| l.starts_with("root password for web-1")).map(str::to_owned).unwrap_or_default();
+    let line =
+        out(&o).lines().find(|l| l.starts_with("root password for web-1")).map(str::to_owned).unwrap_or_default();
     let pw = line.rsplit(": ").next().unwrap_or_default().to_owned();
     assert_eq!(pw.chars().count(), 32, "{line}");
     assert_eq!(out(&o).matches(&pw).count(), 1, "shown once");
@@ -65,7 +66,19 @@ fn linode_apply_shows_the_generated_password_exactly_once_and_never_in_logs() {
     assert!(err(&o).contains("\"root_pass\":\"[redacted]\""), "the trace shows the field masked");
     assert!(out(&o).contains(" ready "), "{}", out(&o));
     // JSON output carries it in root_password, once.
-    let o = prov(&sb, true, &["-o", "json", "apply", &temp_plan("l2.toml", "provider = \"linode\"\n[[instance]]\nlabel = \"web-2\"\nregion = \"ap-southeast\"\nplan = \"g6-nanode-1\"\nimage = \"linode/debian12\"\n")]);
+    let o = prov(
+        &sb,
+        true,
+        &[
+            "-o",
+            "json",
+            "apply",
+            &temp_plan(
+                "l2.toml",
+                "provider = \"linode\"\n[[instance]]\nlabel = \"web-2\"\nregion = \"ap-southeast\"\nplan = \"g6-nanode-1\"\nimage = \"linode/debian12\"\n",
+            ),
+        ],
+    );
     let v = json(&o);
     assert_eq!(v["instances"][0]["root_password"].as_str().map(|p| p.chars().count()), Some(32));
     assert!(v["instances"][0]["ipv4"].is_string());
@@ -77,26 +90,42 @@ fn prods_linode_and_digitalocean_recipes_run_unchanged() {
     let o = prov(&sb, true, &["-o", "json", "apply", &example("linode-recipe.txt")]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let i = &json(&o)["instances"][0];
-    assert_eq!((i["label"].as_str(), i["region"].as_str(), i["plan"].as_str()), (Some("prod-linode-1"), Some("ap-southeast"), Some("g6-nanode-1")));
+    assert_eq!(
+        (i["label"].as_str(), i["region"].as_str(), i["plan"].as_str()),
+        (Some("prod-linode-1"), Some("ap-southeast"), Some("g6-nanode-1"))
+    );
     assert!(i.get("root_password").is_none(), "the recipe's own password is not echoed");
     assert!(!out(&o).contains("Correct-Horse") && !err(&o).contains("Correct-Horse"));
 
     let o = prov(&sb, true, &["-o", "json", "apply", &example("digitalocean-recipe.txt")]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert!(err(&o).contains("`root_pass`: DigitalOcean takes no root password, so `root_pass` is ignored"), "{}", err(&o));
+    assert!(
+        err(&o).contains("`root_pass`: DigitalOcean takes no root password, so `root_pass` is ignored"),
+        "{}",
+        err(&o)
+    );
     let i = &json(&o)["instances"][0];
-    assert_eq!((i["provider"].as_str(), i["status"].as_str(), i["image"].as_str()), (Some("digitalocean"), Some("ready"), Some("debian-11-x64")));
+    assert_eq!(
+        (i["provider"].as_str(), i["status"].as_str(), i["image"].as_str()),
+        (Some("digitalocean"), Some("ready"), Some("debian-11-x64"))
+    );
     assert!(i["ipv4"].is_string());
 }
 
 #[test]
 fn plan_rules_of_linode_and_digitalocean_exit_2_before_sending() {
     let sb = sandbox();
-    let bad_label = temp_plan("bad-label.toml", "provider = \"linode\"\n[[instance]]\nlabel = \"9lives--x\"\nregion = \"ap-southeast\"\nplan = \"g6-nanode-1\"\nimage = \"linode/debian12\"\n");
+    let bad_label = temp_plan(
+        "bad-label.toml",
+        "provider = \"linode\"\n[[instance]]\nlabel = \"9lives--x\"\nregion = \"ap-southeast\"\nplan = \"g6-nanode-1\"\nimage = \"linode/debian12\"\n",
+    );
     let o = prov(&sb, true, &["apply", &bad_label]);
     assert_eq!(o.status.code(), Some(2));
     assert!(err(&o).contains("bad-label.toml:3:9: `label`:"), "{}", err(&o));
-    let do_pw = temp_plan("do-pw.toml", "provider = \"do\"\n[[instance]]\nlabel = \"web-1\"\nregion = \"sgp1\"\nplan = \"s-1vcpu-1gb\"\nimage = \"ubuntu-24-04-x64\"\nroot_password = \"Secret-Value-77\"\n");
+    let do_pw = temp_plan(
+        "do-pw.toml",
+        "provider = \"do\"\n[[instance]]\nlabel = \"web-1\"\nregion = \"sgp1\"\nplan = \"s-1vcpu-1gb\"\nimage = \"ubuntu-24-04-x64\"\nroot_password = \"Secret-Value-77\"\n",
+    );
     let o = prov(&sb, true, &["apply", &do_pw]);
     assert_eq!(o.status.code(), Some(2));
     assert!(err(&o).contains("do-pw.toml:7:1: `root_password`: `root_password` is not supported by DigitalOcean: DigitalOcean takes no root password: use `ssh_keys`"), "{}", err(&o));
@@ -109,7 +138,11 @@ fn digitalocean_needs_a_token_even_for_the_catalogue() {
     let sb = sandbox();
     let o = prov(&sb, false, &["list", "do", "regions"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err(&o).contains("DIGITALOCEAN_TOKEN or DIGITALOCEAN_ACCESS_TOKEN or PROD_DIGITAL_OCEAN_API_TOKEN"), "{}", err(&o));
+    assert!(
+        err(&o).contains("DIGITALOCEAN_TOKEN or DIGITALOCEAN_ACCESS_TOKEN or PROD_DIGITAL_OCEAN_API_TOKEN"),
+        "{}",
+        err(&o)
+    );
     assert!(sb.world().request_log().is_empty());
     let o = prov(&sb, false, &["-o", "json", "list", "linode", "plans"]);
     assert_eq!(o.status.code(), Some(0), "Linode types list without a token: {}", err(&o));
