@@ -2,6 +2,8 @@
 //! waiting, plan files, and the engine of the loopback sandbox. Knows no provider by name.
 
 pub mod clock;
+#[cfg(feature = "contract")]
+pub mod contract;
 pub mod create;
 pub mod error;
 pub mod http;
