@@ -1,17 +1,21 @@
-//! The sandbox engine: a loopback HTTP server (tiny_http) on which each provider crate mounts its dialect under a
+//! The sandbox engine: a small loopback HTTP/1.1 server on which each provider crate mounts its dialect under a
 //! path prefix (`/vultr/v2`, …), a shared world of simulated instances that move pending → addressed → ready on a
 //! boot clock, and helpers every dialect needs (bearer check, offset pagination, ids, addresses, a request log).
 //! It never listens on anything but the address it is given, which the CLI restricts to loopback.
 
+pub mod faults;
+pub mod testing;
+
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
+
+use faults::{Faults, Outcome};
 
 /// The one token every sandbox dialect refuses with 401, to try the invalid-token path.
 pub const REVOKED_TOKEN: &str = "sandbox-revoked-token";
@@ -243,7 +247,7 @@ pub struct SandboxOptions {
     pub boot: Duration,
     /// Latency added to every answer.
     pub latency: Duration,
-    /// Worker threads.
+    /// Unused: every connection is served on its own thread. Kept so existing callers still compile.
     pub threads: usize,
     /// Faults to inject, in the syntax of docs/reliability.md (`;`-separated); empty for none.
     pub faults: String,
@@ -256,11 +260,16 @@ impl Default for SandboxOptions {
 }
 
 /// A running sandbox server. Stops when [`Sandbox::shutdown`] is called or it is dropped.
+///
+/// The server is a small HTTP/1.1 implementation on `std::net` (keep-alive, `Content-Length` and chunked request
+/// bodies, `Expect: 100-continue`), one thread per connection. It replaced tiny_http because a fault must be able
+/// to close a connection without answering (the lost response), which tiny_http cannot do: a dropped request
+/// is answered 500 and the connection stays open.
 pub struct Sandbox {
     addr: SocketAddr,
     world: Arc<World>,
-    stop: Arc<AtomicBool>,
-    workers: Vec<JoinHandle<()>>,
+    stop: Arc<Stop>,
+    acceptor: Option<JoinHandle<()>>,
     prefixes: Vec<&'static str>,
 }
 
@@ -271,32 +280,22 @@ impl std::fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
-    /// Starts serving `dialects` on `listen` (`127.0.0.1:0` picks a free port).
+    /// Starts serving `dialects` on `listen` (`127.0.0.1:0` picks a free port). An invalid fault spec in `opts`
+    /// is an [`std::io::ErrorKind::InvalidInput`] error naming the rule; nothing is started then.
     pub fn start(listen: &str, dialects: Vec<Arc<dyn Dialect>>, opts: SandboxOptions) -> std::io::Result<Self> {
-        let server = Arc::new(tiny_http::Server::http(listen).map_err(|e| std::io::Error::other(e.to_string()))?);
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| std::io::Error::other("the sandbox is not listening on an IP address"))?;
+        let faults = Faults::parse(&opts.faults)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        let listener = TcpListener::bind(listen)?;
+        let addr = listener.local_addr()?;
         let world = Arc::new(World::new(opts.boot));
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(Stop::default());
         let prefixes = dialects.iter().map(|d| d.prefix()).collect();
-        let dialects = Arc::new(dialects);
-        let workers = (0..opts.threads.max(1))
-            .map(|_| {
-                let (server, world, stop, dialects) = (server.clone(), world.clone(), stop.clone(), dialects.clone());
-                std::thread::spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        match server.recv_timeout(Duration::from_millis(100)) {
-                            Ok(Some(req)) => serve(req, &dialects, &world, opts.latency),
-                            Ok(None) => {}
-                            Err(_) => break,
-                        }
-                    }
-                })
-            })
-            .collect();
-        Ok(Self { addr, world, stop, workers, prefixes })
+        let shared =
+            Arc::new(Shared { dialects, world: world.clone(), stop: stop.clone(), latency: opts.latency, faults });
+        let acceptor = std::thread::Builder::new()
+            .name("prov-sandbox-accept".into())
+            .spawn(move || accept_loop(&listener, &shared))?;
+        Ok(Self { addr, world, stop, acceptor: Some(acceptor), prefixes })
     }
 
     /// The address it listens on.
@@ -314,15 +313,19 @@ impl Sandbox {
         &self.world
     }
 
-    /// Stops serving and joins the workers.
+    /// Stops serving: no new connection is accepted, open connections close at their next request (or within
+    /// 100 ms when idle), and stalls end early.
     pub fn shutdown(mut self) {
         self.stop_workers();
     }
 
     fn stop_workers(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for w in self.workers.drain(..) {
-            let _ = w.join();
+        self.stop.set();
+        if let Some(acceptor) = self.acceptor.take() {
+            // Wake the blocking accept with a connection of our own; join only when it got through.
+            if TcpStream::connect_timeout(&self.addr, Duration::from_secs(1)).is_ok() {
+                let _ = acceptor.join();
+            }
         }
     }
 }
@@ -333,45 +336,313 @@ impl Drop for Sandbox {
     }
 }
 
-fn serve(mut req: tiny_http::Request, dialects: &[Arc<dyn Dialect>], world: &World, latency: Duration) {
-    let url = req.url().to_owned();
-    let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
-    let method = req.method().as_str().to_owned();
-    world.record(&method, path);
-    let mut body = Vec::new();
-    let read = req.as_reader().take(16 * 1024 * 1024).read_to_end(&mut body);
-    let headers = req
-        .headers()
-        .iter()
-        .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned()))
-        .collect();
-    let dialect = dialects.iter().find(|d| path == d.prefix() || path.starts_with(&format!("{}/", d.prefix())));
-    let answer = match (read, dialect) {
-        (Err(_), _) => SandboxResponse::json(400, &serde_json::json!({"error": "unreadable request body"})),
-        (Ok(_), None) => {
-            SandboxResponse::json(404, &serde_json::json!({"error": format!("no sandbox dialect serves {path}")}))
-        }
-        (Ok(_), Some(d)) => {
-            let sreq = SandboxRequest {
-                method,
-                path: path[d.prefix().len()..].to_owned(),
-                query: form_urlencoded::parse(query.as_bytes()).into_owned().collect(),
-                headers,
-                body,
-            };
-            d.handle(&sreq, world)
-        }
-    };
-    if !latency.is_zero() {
-        // Simulated network latency on the server side; client logic never sleeps outside a Clock.
-        #[allow(clippy::disallowed_methods)]
-        std::thread::sleep(latency);
+/// The stop signal: a flag that stalls and latency wait on, so they end as soon as the sandbox stops.
+#[derive(Debug, Default)]
+struct Stop {
+    stopped: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl Stop {
+    fn is_set(&self) -> bool {
+        *self.stopped.lock().unwrap_or_else(PoisonError::into_inner)
     }
-    let mut resp = tiny_http::Response::from_data(answer.body).with_status_code(answer.status);
-    for (k, v) in answer.headers {
-        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-            resp.add_header(h);
+
+    fn set(&self) {
+        *self.stopped.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.changed.notify_all();
+    }
+
+    /// Waits `d` or until stopped; true when stopped. Server-side waiting (latency, stalls) never sleeps the
+    /// thread blindly, so shutting a sandbox down never waits for a stall.
+    fn wait(&self, d: Duration) -> bool {
+        let guard = self.stopped.lock().unwrap_or_else(PoisonError::into_inner);
+        let (guard, _) =
+            self.changed.wait_timeout_while(guard, d, |stopped| !*stopped).unwrap_or_else(PoisonError::into_inner);
+        *guard
+    }
+}
+
+/// What every connection thread shares.
+struct Shared {
+    dialects: Vec<Arc<dyn Dialect>>,
+    world: Arc<World>,
+    stop: Arc<Stop>,
+    latency: Duration,
+    faults: Faults,
+}
+
+/// How often a connection that waits for bytes looks at the stop signal.
+const POLL: Duration = Duration::from_millis(100);
+/// A connection that sends nothing for this long is closed.
+const IDLE: Duration = Duration::from_secs(120);
+/// Largest request line plus headers.
+const MAX_HEAD: usize = 64 * 1024;
+/// Largest request body.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    loop {
+        let accepted = listener.accept();
+        if shared.stop.is_set() {
+            return;
+        }
+        match accepted {
+            Ok((stream, _)) => {
+                let shared = shared.clone();
+                // A connection whose thread cannot start is dropped, which the client sees as a reset.
+                let _ = std::thread::Builder::new()
+                    .name("prov-sandbox-conn".into())
+                    .spawn(move || serve_connection(stream, &shared));
+            }
+            // Out of file descriptors and the like: pause instead of spinning.
+            Err(_) => {
+                if shared.stop.wait(Duration::from_millis(20)) {
+                    return;
+                }
+            }
         }
     }
-    let _ = req.respond(resp);
+}
+
+/// One request as read from the wire.
+struct Incoming {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    /// The client asked to close the connection after this request (or speaks HTTP/1.0).
+    close: bool,
+}
+
+/// Why no request could be read.
+enum ReadFail {
+    /// The client closed, went idle, or the sandbox stops: close quietly.
+    Gone,
+    /// The request is malformed: answer this status, then close.
+    Bad(u16, &'static str),
+}
+
+/// A connection with its read buffer (bytes of a pipelined next request stay in it).
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    stop: Arc<Stop>,
+}
+
+impl Conn {
+    /// Reads more bytes into the buffer.
+    fn fill(&mut self) -> Result<(), ReadFail> {
+        let started = Instant::now();
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Err(ReadFail::Gone),
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return Ok(());
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {
+                    if self.stop.is_set() || started.elapsed() > IDLE {
+                        return Err(ReadFail::Gone);
+                    }
+                }
+                Err(_) => return Err(ReadFail::Gone),
+            }
+        }
+    }
+
+    /// Takes one CRLF-terminated line (without the CRLF) from the buffer.
+    fn line(&mut self) -> Result<String, ReadFail> {
+        loop {
+            if let Some(i) = find(&self.buf, b"\r\n") {
+                let line: Vec<u8> = self.buf.drain(..i + 2).take(i).collect();
+                return String::from_utf8(line).map_err(|_| ReadFail::Bad(400, "a chunk line is not UTF-8"));
+            }
+            if self.buf.len() > MAX_HEAD {
+                return Err(ReadFail::Bad(431, "a line is too long"));
+            }
+            self.fill()?;
+        }
+    }
+
+    /// Takes exactly `n` bytes from the buffer.
+    fn take(&mut self, n: usize) -> Result<Vec<u8>, ReadFail> {
+        while self.buf.len() < n {
+            self.fill()?;
+        }
+        Ok(self.buf.drain(..n).collect())
+    }
+
+    fn chunked_body(&mut self) -> Result<Vec<u8>, ReadFail> {
+        let mut body = Vec::new();
+        loop {
+            let line = self.line()?;
+            let size = line.split(';').next().map(str::trim).unwrap_or("");
+            let size = usize::from_str_radix(size, 16).map_err(|_| ReadFail::Bad(400, "invalid chunk size"))?;
+            if size == 0 {
+                // Trailers, up to the empty line.
+                while !self.line()?.is_empty() {}
+                return Ok(body);
+            }
+            if body.len().saturating_add(size) > MAX_BODY {
+                return Err(ReadFail::Bad(413, "request body too large"));
+            }
+            body.extend(self.take(size)?);
+            if self.take(2)? != b"\r\n" {
+                return Err(ReadFail::Bad(400, "a chunk does not end with CRLF"));
+            }
+        }
+    }
+
+    fn read_request(&mut self) -> Result<Incoming, ReadFail> {
+        let head_end = loop {
+            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            if self.buf.len() > MAX_HEAD {
+                return Err(ReadFail::Bad(431, "request head too large"));
+            }
+            self.fill()?;
+        };
+        let head: Vec<u8> = self.buf.drain(..head_end).collect();
+        let head = String::from_utf8_lossy(&head);
+        let mut lines = head.split("\r\n");
+        let mut parts = lines.next().unwrap_or("").split(' ');
+        let (Some(method), Some(target), Some(version), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(ReadFail::Bad(400, "malformed request line"));
+        };
+        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ReadFail::Bad(400, "malformed method"));
+        }
+        let http10 = match version {
+            "HTTP/1.1" => false,
+            "HTTP/1.0" => true,
+            _ => return Err(ReadFail::Bad(505, "only HTTP/1.0 and HTTP/1.1 are served")),
+        };
+        let mut headers = Vec::new();
+        for line in lines.filter(|l| !l.is_empty()) {
+            let (name, value) = line.split_once(':').ok_or(ReadFail::Bad(400, "malformed header line"))?;
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+        let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.to_ascii_lowercase());
+        let connection = header("connection").unwrap_or_default();
+        let close = connection.contains("close") || (http10 && !connection.contains("keep-alive"));
+        let chunked = header("transfer-encoding").is_some_and(|v| v.contains("chunked"));
+        let length = match header("content-length") {
+            Some(v) if !chunked => v.parse::<usize>().map_err(|_| ReadFail::Bad(400, "invalid Content-Length"))?,
+            _ => 0,
+        };
+        if length > MAX_BODY {
+            return Err(ReadFail::Bad(413, "request body too large"));
+        }
+        if header("expect").is_some_and(|v| v == "100-continue") && (chunked || length > self.buf.len()) {
+            let _ = self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        let body = if chunked { self.chunked_body()? } else { self.take(length)? };
+        // An absolute-form target (`http://host/path`) is served by its path.
+        let target = match target.strip_prefix("http://").or_else(|| target.strip_prefix("https://")) {
+            Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+            None => target,
+        };
+        if !target.starts_with('/') {
+            return Err(ReadFail::Bad(400, "the request target must be a path"));
+        }
+        Ok(Incoming { method: method.to_owned(), target: target.to_owned(), headers, body, close })
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn serve_connection(stream: TcpStream, shared: &Shared) {
+    let _ = stream.set_read_timeout(Some(POLL));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
+    let _ = stream.set_nodelay(true);
+    let mut conn = Conn { stream, buf: Vec::new(), stop: shared.stop.clone() };
+    loop {
+        let req = match conn.read_request() {
+            Ok(req) => req,
+            Err(ReadFail::Gone) => return,
+            Err(ReadFail::Bad(status, message)) => {
+                let answer = SandboxResponse::json(status, &serde_json::json!({ "error": message }));
+                let _ = write_answer(&mut conn.stream, &answer, false, true);
+                return;
+            }
+        };
+        if shared.stop.is_set() {
+            return;
+        }
+        match serve(&req, shared) {
+            Outcome::Close => {
+                let _ = conn.stream.shutdown(Shutdown::Both);
+                return;
+            }
+            Outcome::Respond(answer, hold) => {
+                // Simulated latency and stalls wait on the stop signal, never on a blind sleep.
+                let hold = hold.saturating_add(shared.latency);
+                if !hold.is_zero() && shared.stop.wait(hold) {
+                    return;
+                }
+                if write_answer(&mut conn.stream, &answer, req.method == "HEAD", req.close).is_err() || req.close {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Records the request, picks its fault, and lets the dialect answer when the fault allows it.
+fn serve(req: &Incoming, shared: &Shared) -> Outcome {
+    let (path, query) = req.target.split_once('?').unwrap_or((req.target.as_str(), ""));
+    shared.world.record(&req.method, path);
+    let fault = shared.faults.pick(&req.method, path);
+    faults::apply(fault.as_ref(), || {
+        let dialect =
+            shared.dialects.iter().find(|d| path == d.prefix() || path.starts_with(&format!("{}/", d.prefix())));
+        let Some(d) = dialect else {
+            return SandboxResponse::json(
+                404,
+                &serde_json::json!({"error": format!("no sandbox dialect serves {path}")}),
+            );
+        };
+        let sreq = SandboxRequest {
+            method: req.method.clone(),
+            path: path[d.prefix().len()..].to_owned(),
+            query: form_urlencoded::parse(query.as_bytes()).into_owned().collect(),
+            headers: req.headers.clone(),
+            body: req.body.clone(),
+        };
+        d.handle(&sreq, &shared.world)
+    })
+}
+
+fn write_answer(stream: &mut TcpStream, answer: &SandboxResponse, head_only: bool, close: bool) -> std::io::Result<()> {
+    let status = answer.status;
+    let mut out = format!("HTTP/1.1 {status} {}\r\n", faults::reason_phrase(status));
+    for (name, value) in &answer.headers {
+        let framing =
+            ["content-length", "connection", "transfer-encoding"].iter().any(|h| name.eq_ignore_ascii_case(h));
+        let unsafe_text = [name, value].iter().any(|s| s.contains(['\r', '\n']));
+        if !framing && !unsafe_text {
+            out.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    let no_body = status == 204 || status == 304 || (100..200).contains(&status);
+    if !no_body {
+        out.push_str(&format!("Content-Length: {}\r\n", answer.body.len()));
+    }
+    if close {
+        out.push_str("Connection: close\r\n");
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    if !head_only && !no_body {
+        bytes.extend_from_slice(&answer.body);
+    }
+    stream.write_all(&bytes)?;
+    stream.flush()
 }
