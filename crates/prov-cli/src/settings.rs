@@ -79,7 +79,7 @@ impl Context {
                 .unwrap_or(2.0);
             let opts = SandboxOptions { boot: secs(boot)?, faults: fault_spec(&[]), ..SandboxOptions::default() };
             let sb = Sandbox::start("127.0.0.1:0", dialects(None), opts)
-                .map_err(|e| Failure::failed(format!("cannot start the sandbox: {e}")))?;
+                .map_err(|e| sandbox_failure("cannot start the sandbox", &e))?;
             Some(sb)
         } else {
             None
@@ -121,6 +121,15 @@ pub fn fault_spec(flags: &[String]) -> String {
         std::env::var("PROV_SANDBOX_FAULTS").ok().filter(|v| !v.trim().is_empty()).into_iter().collect();
     parts.extend(flags.iter().cloned());
     parts.join(";")
+}
+
+/// A sandbox that would not start: a bad fault spec is a usage error (exit 2), anything else a failure.
+pub fn sandbox_failure(what: &str, e: &std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::InvalidInput {
+        Failure::usage(format!("invalid sandbox fault spec: {e}"))
+    } else {
+        Failure::failed(format!("{what}: {e}"))
+    }
 }
 
 /// Seconds (possibly fractional) as a duration; negative or absurd values are usage errors.

@@ -180,7 +180,7 @@ fn every_bad_plan_class_exits_2_with_its_location_and_sends_nothing() {
         write_plan("bad.txt", "provider: vultr\naction: createInstance\nplan vc2-1c-1gb\nregion: syd\nos_id: 477\n");
     let o = run(&sb, "tok", &["apply", &recipe.display().to_string()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("bad.txt:3:1: expected `key: value`"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bad.txt:3:1: expected `key: value`: write `plan: …`"), "{}", stderr(&o));
     assert!(sb.world().request_log().is_empty(), "nothing was sent: {:?}", sb.world().request_log());
 }
 
@@ -313,4 +313,11 @@ fn the_sandbox_refuses_to_listen_beyond_loopback() {
     let o = prov(&["sandbox", "--listen", "0.0.0.0:8710"], &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("only listens on loopback"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_invalid_fault_spec_is_a_usage_error() {
+    let o = prov(&["--sandbox", "list", "vultr", "regions"], &[("PROV_SANDBOX_FAULTS", "GET /vultr/v2/regions => explode")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("error: invalid sandbox fault spec:"), "{}", stderr(&o));
 }

@@ -33,10 +33,12 @@ impl ApiError {
         let text = String::from_utf8_lossy(body);
         let looks_html = text.trim_start().starts_with('<');
         let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+        // The status is already in every message that shows this (`HTTP 502: …`), so it is not repeated here.
+        let _ = status;
         let message = if body.is_empty() {
-            format!("HTTP {status} with an empty body")
+            "an empty answer".to_owned()
         } else if looks_html {
-            format!("HTTP {status} with an HTML body ({} bytes)", body.len())
+            format!("an HTML page ({} bytes) instead of the provider's JSON", body.len())
         } else {
             let mut s: String = first.chars().take(200).collect();
             if first.chars().count() > 200 {

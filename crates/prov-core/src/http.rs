@@ -187,6 +187,7 @@ pub struct Http {
     max_body: u64,
     max_pages: usize,
     limiter: Limiter,
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for Http {
@@ -242,6 +243,7 @@ impl Http {
             max_body: settings.max_body_bytes,
             max_pages: settings.max_pages.max(1),
             limiter: Limiter::default(),
+            request_timeout: settings.request_timeout,
         })
     }
 
@@ -391,7 +393,17 @@ impl Http {
                     .send(body.unwrap_or(b"{}"))
             }
         };
-        let mut resp = answer.map_err(TransportFailure::from)?;
+        let mut resp = answer.map_err(|e| {
+            let mut failure = TransportFailure::from(e);
+            if failure.message.starts_with("timed out") {
+                failure.message = format!(
+                    "no answer within the {} request timeout ({})",
+                    humantime::format_duration(self.request_timeout),
+                    failure.message
+                );
+            }
+            failure
+        })?;
         let status = resp.status().as_u16();
         let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let (retry_after, request_id) = (header("retry-after"), header("x-request-id"));

@@ -208,7 +208,7 @@ fn gets_are_retried_after_5xx_and_resets_with_jittered_backoff_then_give_up() {
         assert!(*d <= Duration::from_millis(500 << i), "attempt {i}: {d:?} over the full-jitter ceiling");
     }
     let msg = err.map(|e| e.to_string()).unwrap_or_default();
-    assert_eq!(msg, "acme: list regions failed: HTTP 503: HTTP 503 with an HTML body (18 bytes)");
+    assert_eq!(msg, "acme: list regions failed: HTTP 503: an HTML page (18 bytes) instead of the provider's JSON");
 }
 
 #[test]

@@ -292,9 +292,9 @@ mod tests {
         );
         assert_eq!(
             parse_error(502, b"<html><body>Bad gateway</body></html>").message,
-            "HTTP 502 with an HTML body (37 bytes)"
+            "an HTML page (37 bytes) instead of the provider's JSON"
         );
-        assert_eq!(parse_error(500, b"").message, "HTTP 500 with an empty body");
+        assert_eq!(parse_error(500, b"").message, "an empty answer");
         assert_eq!(parse_error(400, br#"{"errors":[]}"#).message, r#"{"errors":[]}"#);
         assert_eq!(parse_error(400, br#"{"error":"x"}"#).message, r#"{"error":"x"}"#);
     }

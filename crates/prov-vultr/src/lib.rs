@@ -121,7 +121,7 @@ mod tests {
         assert_eq!(parse_error(401, br#"{"error":"Invalid API token.","status":401}"#).message, "Invalid API token");
         assert_eq!(
             parse_error(502, b"<html><body>Bad gateway</body></html>").message,
-            "HTTP 502 with an HTML body (37 bytes)"
+            "an HTML page (37 bytes) instead of the provider's JSON"
         );
     }
 

@@ -26,7 +26,7 @@ pub(crate) fn run(listen: &str, boot_secs: f64, faults: &[String], latency_ms: u
         ..SandboxOptions::default()
     };
     let sb = Sandbox::start(&addr.to_string(), dialects(image_count), opts)
-        .map_err(|e| Failure::failed(format!("cannot listen on {addr}: {e}")))?;
+        .map_err(|e| crate::settings::sandbox_failure(&format!("cannot listen on {addr}"), &e))?;
     let (tx, rx) = std::sync::mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = tx.send(());

@@ -13,6 +13,25 @@ use super::{
 const GENERIC: &[&str] = &["provider", "action", "waitType"];
 
 pub(super) fn lower(text: &str, path: &Path, registry: &[&'static ProviderInfo], cx: &mut Cx) -> RawPlan {
+    // Recipe keys of every provider: a malformed line is described by its key when it starts with one, and never
+    // quoted, because its value may be a password.
+    let all_keys: Vec<&str> = GENERIC
+        .iter()
+        .copied()
+        .chain(registry.iter().flat_map(|p| {
+            p.legacy_keys.iter().map(|k| match k {
+                LegacyKey::Maps(from, _) | LegacyKey::Ignored(from, _) => *from,
+            })
+        }))
+        .collect();
+    let malformed = |line: &str| {
+        let first: String = line.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        if all_keys.contains(&first.as_str()) {
+            format!("expected `key: value`: write `{first}: …` (the line is not shown; it may hold a secret)")
+        } else {
+            "expected `key: value` (the line is not shown; it may hold a secret)".to_owned()
+        }
+    };
     let mut lines: Vec<(Location, Location, String, String)> = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let trimmed = line.trim();
@@ -22,12 +41,12 @@ pub(super) fn lower(text: &str, path: &Path, registry: &[&'static ProviderInfo],
         let indent = line.len() - line.trim_start().len();
         let key_at = Location { line: n + 1, col: line[..indent].chars().count() + 1 };
         let Some((key, value)) = trimmed.split_once(':') else {
-            cx.error(key_at, None, format!("expected `key: value`, found `{}`", shorten(trimmed)));
+            cx.error(key_at, None, malformed(trimmed));
             continue;
         };
         let key = key.trim().to_owned();
         if key.is_empty() || key.contains(char::is_whitespace) {
-            cx.error(key_at, None, format!("expected `key: value`, found `{}`", shorten(trimmed)));
+            cx.error(key_at, None, malformed(trimmed));
             continue;
         }
         let value_col = line.find(':').map_or(1, |i| {
@@ -142,12 +161,4 @@ fn generated_label(stem: &str) -> String {
         label.push_str("recipe");
     }
     label
-}
-
-fn shorten(s: &str) -> String {
-    let mut out: String = s.chars().take(40).collect();
-    if s.chars().count() > 40 {
-        out.push('…');
-    }
-    out
 }

@@ -183,7 +183,7 @@ fn legacy_mistakes_name_the_line_never_drop_it() {
     assert_eq!(
         e,
         [
-            "r.txt:10:1: expected `key: value`, found `this line has no colon`",
+            "r.txt:10:1: expected `key: value` (the line is not shown; it may hold a secret)",
             "r.txt:11:1: `regoin`: unknown recipe key `regoin` for Acme; did you mean `region`?",
             "r.txt:12:1: `plan`: `plan` is given twice (first on line 5)",
         ]
@@ -192,6 +192,15 @@ fn legacy_mistakes_name_the_line_never_drop_it() {
     assert_eq!(e, ["r.txt:3:9: `action`: unsupported action `deleteInstance` (prov runs `createInstance` recipes)"]);
     let e = errors("r.txt", &RECIPE.replace("enable_ipv6: true", "enable_ipv6: maybe"));
     assert_eq!(e, ["r.txt:8:14: `ipv6`: expected true or false, found `maybe`"]);
+}
+
+#[test]
+fn a_malformed_line_is_never_quoted_because_it_may_hold_a_password() {
+    let e = errors("r.txt", &format!("{RECIPE}root_pass Hunter2-Secret\nHunter3-Secret\n"));
+    assert_eq!(e, [
+        "r.txt:10:1: expected `key: value`: write `root_pass: …` (the line is not shown; it may hold a secret)",
+        "r.txt:11:1: expected `key: value` (the line is not shown; it may hold a secret)",
+    ]);
 }
 
 #[test]
