@@ -1,10 +1,17 @@
-//! Rendering: tables for people (comfy-table; plain ASCII when stdout is not a terminal or NO_COLOR is set) and
-//! JSON for machines (`-o json`: JSON on stdout and nothing else). Notes, progress and errors go to stderr.
+//! Rendering: tables for people (comfy-table) and JSON for machines (`-o json`: JSON on stdout and nothing else).
+//! Notes, progress and errors go to stderr.
+//!
+//! Tables follow the terminal: on a terminal they get a rule under the header and, unless `NO_COLOR` is set (to anything
+//! but the empty string, see no-color.org) or `TERM=dumb`, a bold header and coloured instance states. When stdout
+//! is not a terminal (a pipe, a file) they are plain: no colour, no box-drawing, columns separated by spaces and the
+//! first column starting at the beginning of the line, so `awk`, `cut` and `grep` work. Field-by-field reference of
+//! the JSON output: docs/output.md.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
-use prov_core::{Image, Instance, Plan, Region};
+use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
+use prov_core::{Image, Instance, InstanceStatus, Plan, Region};
 use serde::Serialize;
 
 use crate::args::OutputFormat;
@@ -20,10 +27,22 @@ pub fn print(text: &str) -> CmdResult {
     }
 }
 
-/// Prints a value as pretty JSON followed by a newline.
+/// Prints a value as pretty JSON followed by a newline, streamed to stdout (no copy of the whole document).
 pub fn json<T: Serialize + ?Sized>(value: &T) -> CmdResult {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::failed(format!("cannot encode JSON: {e}")))?;
-    print(&(text + "\n"))
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(|e| match e.io_error_kind() {
+            Some(kind) => std::io::Error::from(kind),
+            None => std::io::Error::other(e),
+        })
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::Other => Err(Failure::failed(format!("cannot encode JSON: {e}"))),
+        Err(e) => Err(Failure::failed(format!("cannot write output: {e}"))),
+    }
 }
 
 /// A line for people on stderr.
@@ -41,40 +60,261 @@ pub fn error_line(message: &str) {
     note(&format!("error: {message}"));
 }
 
-/// A table in the house style.
+/// How tables look on this stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    /// A rule under the header (a box-drawing character): only on a terminal.
+    pub rules: bool,
+    /// Colour and bold: only on a terminal, without `NO_COLOR`, and not on `TERM=dumb`.
+    pub colour: bool,
+}
+
+impl Style {
+    /// The style for a stdout that is (or is not) a terminal, given `NO_COLOR` and `TERM`.
+    pub fn decide(is_terminal: bool, no_color: Option<&str>, term: Option<&str>) -> Self {
+        let dumb = term == Some("dumb");
+        let rules = is_terminal && !dumb;
+        let colour = rules && no_color.is_none_or(str::is_empty);
+        Self { rules, colour }
+    }
+
+    /// The style for this process's stdout and environment.
+    pub fn detect() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").map(|v| v.to_string_lossy().into_owned());
+        let term = std::env::var_os("TERM").map(|v| v.to_string_lossy().into_owned());
+        Self::decide(std::io::stdout().is_terminal(), no_color.as_deref(), term.as_deref())
+    }
+}
+
+/// comfy-table preset with one rule, under the header (`─`), and nothing else: no borders, no lines between rows.
+const HEADER_RULE: &str = "     ──            ";
+
+/// A table in the house style for this stdout (see the module documentation).
 pub fn table(header: &[&str]) -> Table {
+    styled_table(header, Style::detect())
+}
+
+/// A table in the house style for `style`.
+pub fn styled_table(header: &[&str], style: Style) -> Table {
     let mut t = Table::new();
-    let fancy = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    t.load_preset(if fancy { presets::UTF8_HORIZONTAL_ONLY } else { presets::NOTHING });
+    t.load_preset(if style.rules { HEADER_RULE } else { presets::NOTHING });
     t.set_content_arrangement(ContentArrangement::Disabled);
-    t.set_header(header.iter().map(Cell::new));
+    // The style already looked at the terminal; comfy-table must not decide again.
+    if style.colour {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    t.set_header(
+        header.iter().map(|h| if style.colour { Cell::new(h).add_attribute(Attribute::Bold) } else { Cell::new(h) }),
+    );
+    if !style.rules
+        && let Some(first) = t.column_mut(0)
+    {
+        first.set_padding((0, 1));
+    }
     t
 }
 
 /// Prints a table followed by a newline.
 pub fn print_table(t: &Table) -> CmdResult {
-    let text = t.to_string();
-    let text: Vec<&str> = text.lines().map(str::trim_end).collect();
-    print(&(text.join("\n") + "\n"))
-}
-
-fn right(s: impl ToString) -> Cell {
-    Cell::new(s.to_string()).set_alignment(CellAlignment::Right)
-}
-
-/// `list … regions`.
-pub fn regions(fmt: OutputFormat, items: &[Region]) -> CmdResult {
-    if fmt == OutputFormat::Json {
-        return json(items);
+    let mut text = String::new();
+    for line in t.lines() {
+        text.push_str(line.trim_end());
+        text.push('\n');
     }
-    let mut t = table(&["ID", "NAME", "COUNTRY"]);
-    for r in items {
-        t.add_row(vec![Cell::new(&r.id), Cell::new(&r.name), Cell::new(&r.country)]);
+    print(&text)
+}
+
+/// An item of `list all …`: the provider it came from, then the item's own fields (flattened in JSON).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FromProvider<T> {
+    /// Provider name (`vultr`, `linode`, `digitalocean`).
+    pub provider: &'static str,
+    /// The item.
+    #[serde(flatten)]
+    pub item: T,
+}
+
+/// A column of a list table.
+#[derive(Debug, Clone, Copy)]
+struct Col {
+    name: &'static str,
+    right: bool,
+}
+
+const fn left(name: &'static str) -> Col {
+    Col { name, right: false }
+}
+
+const fn right(name: &'static str) -> Col {
+    Col { name, right: true }
+}
+
+const PROVIDER_COL: Col = left("PROVIDER");
+const REGION_COLS: [Col; 3] = [left("ID"), left("NAME"), left("COUNTRY")];
+const PLAN_COLS: [Col; 7] =
+    [left("ID"), right("VCPUS"), right("RAM"), right("DISK"), right("TRANSFER"), right("$/MONTH"), right("REGIONS")];
+const IMAGE_COLS: [Col; 3] = [left("ID"), left("NAME"), left("FAMILY")];
+const INSTANCE_COLS: [Col; 6] = [left("ID"), left("LABEL"), left("STATUS"), left("IPV4"), left("REGION"), left("PLAN")];
+
+/// One row of a list: the text of each cell.
+type Row<'a> = Vec<Cow<'a, str>>;
+
+/// Prints a list table: `cols` (with a PROVIDER column first when `with_provider`), one row per item from `row`.
+/// On a terminal it is a comfy-table table; otherwise it is streamed line by line in the same plain layout, so a
+/// list of 10,000 images never holds a second copy of itself as table cells.
+fn listing<'a, T: 'a, I>(cols: &[Col], items: I, with_provider: bool, row: impl Fn(&'a T) -> Row<'a>) -> CmdResult
+where
+    I: Iterator<Item = (Option<&'a str>, &'a T)> + Clone,
+{
+    let mut all_cols: Vec<Col> = Vec::with_capacity(cols.len() + 1);
+    if with_provider {
+        all_cols.push(PROVIDER_COL);
+    }
+    all_cols.extend_from_slice(cols);
+    let row = &row;
+    let rows = items.map(move |(provider, item)| {
+        let mut r = row(item);
+        if with_provider {
+            r.insert(0, Cow::Borrowed(provider.unwrap_or("-")));
+        }
+        r
+    });
+    let style = Style::detect();
+    if style.rules {
+        fancy_listing(&all_cols, rows, style)
+    } else {
+        plain_listing(&all_cols, rows, &mut std::io::stdout().lock())
+    }
+}
+
+fn fancy_listing<'a>(cols: &[Col], rows: impl Iterator<Item = Row<'a>>, style: Style) -> CmdResult {
+    let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
+    let mut t = styled_table(&names, style);
+    align_right(&mut t, cols);
+    for r in rows {
+        t.add_row(r.into_iter().zip(cols).map(|(text, col)| {
+            let colour = (col.name == "STATUS" && style.colour).then(|| status_colour(&text));
+            let cell = Cell::new(text);
+            if let Some(c) = colour { cell.fg(c) } else { cell }
+        }));
     }
     print_table(&t)
 }
 
-/// Memory in MiB for people: `512M`, `2G`.
+/// Right-aligns the numeric columns, headers included.
+fn align_right(t: &mut Table, cols: &[Col]) {
+    for (i, col) in cols.iter().enumerate() {
+        if col.right
+            && let Some(c) = t.column_mut(i)
+        {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+/// Writes the plain layout of [`styled_table`] without rules: columns as wide as their widest cell (counted in
+/// characters), one space of padding each side except before the first column, trailing blanks trimmed. Two
+/// passes over `rows` (widths, then lines) keep memory flat. A closed pipe ends the output quietly.
+fn plain_listing<'a, W: Write>(cols: &[Col], rows: impl Iterator<Item = Row<'a>> + Clone, out: &mut W) -> CmdResult {
+    let mut widths: Vec<usize> = cols.iter().map(|c| c.name.chars().count()).collect();
+    for r in rows.clone() {
+        for (w, text) in widths.iter_mut().zip(&r) {
+            *w = (*w).max(text.chars().count());
+        }
+    }
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    let mut line = String::new();
+    let mut write_line = |cells: &mut dyn Iterator<Item = &str>, line: &mut String| {
+        line.clear();
+        for (i, ((text, col), width)) in cells.zip(cols).zip(&widths).enumerate() {
+            if i > 0 {
+                line.push(' ');
+            }
+            let fill = width.saturating_sub(text.chars().count());
+            if col.right {
+                line.extend(std::iter::repeat_n(' ', fill));
+                line.push_str(text);
+            } else {
+                line.push_str(text);
+                line.extend(std::iter::repeat_n(' ', fill));
+            }
+            line.push(' ');
+        }
+        let end = line.trim_end().len();
+        line.truncate(end);
+        line.push('\n');
+        out.write_all(line.as_bytes())
+    };
+    let mut result = write_line(&mut cols.iter().map(|c| c.name), &mut line);
+    for r in rows {
+        if result.is_err() {
+            break;
+        }
+        result = write_line(&mut r.iter().map(|c| c.as_ref()), &mut line);
+    }
+    match result.and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::failed(format!("cannot write output: {e}"))),
+    }
+}
+
+fn region_row(r: &Region) -> Row<'_> {
+    vec![r.id.as_str().into(), r.name.as_str().into(), if r.country.is_empty() { "-" } else { &r.country }.into()]
+}
+
+/// A plan's cells. REGIONS is how many regions sell the plan; an empty list reads `all` when the provider states
+/// no regions for any plan (Linode types), and `0` when it states them for other plans (the plan is sold nowhere).
+fn plan_row(p: &Plan, regions_stated: bool) -> Row<'_> {
+    let regions = match (p.regions.len(), regions_stated) {
+        (0, false) => "all".to_owned(),
+        (n, _) => n.to_string(),
+    };
+    vec![
+        p.id.as_str().into(),
+        p.vcpus.to_string().into(),
+        mib(p.memory_mb).into(),
+        format!("{}G", p.disk_gb).into(),
+        transfer(p.transfer_gb).into(),
+        format!("{:.2}", p.monthly_price_usd).into(),
+        regions.into(),
+    ]
+}
+
+fn image_row(i: &Image) -> Row<'_> {
+    vec![i.id.as_str().into(), i.name.as_str().into(), i.family.as_str().into()]
+}
+
+fn instance_row(i: &Instance) -> Row<'_> {
+    vec![
+        i.id.as_str().into(),
+        i.label.as_str().into(),
+        i.status.as_str().into(),
+        i.ipv4.as_deref().unwrap_or("-").into(),
+        i.region.as_str().into(),
+        i.plan.as_str().into(),
+    ]
+}
+
+/// The colour of an instance state: ready green, pending yellow, stopped/deleting red, anything else magenta.
+fn status_colour(status: &str) -> Color {
+    match status {
+        "ready" => Color::Green,
+        "pending" => Color::Yellow,
+        "stopped" | "deleting" => Color::Red,
+        _ => Color::Magenta,
+    }
+}
+
+/// An instance state, coloured when the style allows (ready green, pending yellow, stopped/deleting red).
+pub fn status_cell(status: InstanceStatus, style: Style) -> Cell {
+    let cell = Cell::new(status);
+    if style.colour { cell.fg(status_colour(status.as_str())) } else { cell }
+}
+
+/// Memory in MiB for people: `512M`, `2G`, `1.5G`.
 pub fn mib(mb: u64) -> String {
     if mb >= 1024 && mb.is_multiple_of(1024) {
         format!("{}G", mb / 1024)
@@ -85,28 +325,35 @@ pub fn mib(mb: u64) -> String {
     }
 }
 
-/// `list … plans`.
-pub fn plans(fmt: OutputFormat, items: &[Plan]) -> CmdResult {
+/// Monthly transfer for people: `500G`, `1T`, `3.1T` (1T = 1000G, as providers count transfer).
+pub fn transfer(gb: u64) -> String {
+    if gb < 1000 {
+        return format!("{gb}G");
+    }
+    let t = format!("{:.1}", gb as f64 / 1000.0);
+    format!("{}T", t.strip_suffix(".0").unwrap_or(&t))
+}
+
+/// `list … regions`.
+pub fn regions(fmt: OutputFormat, items: &[Region]) -> CmdResult {
     if fmt == OutputFormat::Json {
         return json(items);
     }
-    let mut t = table(&["ID", "VCPUS", "RAM", "DISK", "TRANSFER", "$/MONTH", "REGIONS"]);
-    for p in items {
-        t.add_row(vec![
-            Cell::new(&p.id),
-            right(p.vcpus),
-            right(mib(p.memory_mb)),
-            right(format!("{}G", p.disk_gb)),
-            right(if p.transfer_gb >= 1000 {
-                format!("{:.1}T", p.transfer_gb as f64 / 1000.0)
-            } else {
-                format!("{}G", p.transfer_gb)
-            }),
-            right(format!("{:.2}", p.monthly_price_usd)),
-            right(if p.regions.is_empty() { "all".to_owned() } else { p.regions.len().to_string() }),
-        ]);
+    listing(&REGION_COLS, items.iter().map(|r| (None, r)), false, region_row)
+}
+
+/// `list … plans`; whether the provider states regions is judged from `items` (see [`plans_of`]).
+pub fn plans(fmt: OutputFormat, items: &[Plan]) -> CmdResult {
+    plans_of(fmt, items, items.iter().any(|p| !p.regions.is_empty()))
+}
+
+/// `list … plans` of a provider that does (`regions_stated`) or does not state where each plan is sold; decide it
+/// from the whole catalogue, not a filtered part, so an empty region list reads `0` or `all` correctly.
+pub fn plans_of(fmt: OutputFormat, items: &[Plan], regions_stated: bool) -> CmdResult {
+    if fmt == OutputFormat::Json {
+        return json(items);
     }
-    print_table(&t)
+    listing(&PLAN_COLS, items.iter().map(|p| (None, p)), false, |p| plan_row(p, regions_stated))
 }
 
 /// `list … images`.
@@ -114,11 +361,7 @@ pub fn images(fmt: OutputFormat, items: &[Image]) -> CmdResult {
     if fmt == OutputFormat::Json {
         return json(items);
     }
-    let mut t = table(&["ID", "NAME", "FAMILY"]);
-    for i in items {
-        t.add_row(vec![Cell::new(&i.id), Cell::new(&i.name), Cell::new(&i.family)]);
-    }
-    print_table(&t)
+    listing(&IMAGE_COLS, items.iter().map(|i| (None, i)), false, image_row)
 }
 
 /// `list … instances`.
@@ -126,18 +369,40 @@ pub fn instances(fmt: OutputFormat, items: &[Instance]) -> CmdResult {
     if fmt == OutputFormat::Json {
         return json(items);
     }
-    let mut t = table(&["ID", "LABEL", "STATUS", "IPV4", "REGION", "PLAN"]);
-    for i in items {
-        t.add_row(vec![
-            Cell::new(&i.id),
-            Cell::new(&i.label),
-            Cell::new(i.status),
-            Cell::new(i.ipv4.as_deref().unwrap_or("-")),
-            Cell::new(&i.region),
-            Cell::new(&i.plan),
-        ]);
+    listing(&INSTANCE_COLS, items.iter().map(|i| (None, i)), false, instance_row)
+}
+
+/// `list all regions`: a PROVIDER column in tables, a `provider` field in JSON.
+pub fn all_regions(fmt: OutputFormat, items: &[FromProvider<Region>]) -> CmdResult {
+    if fmt == OutputFormat::Json {
+        return json(items);
     }
-    print_table(&t)
+    listing(&REGION_COLS, items.iter().map(|r| (Some(r.provider), &r.item)), true, region_row)
+}
+
+/// `list all plans`; `stating` names the providers that state where each plan is sold (see [`plans_of`]).
+pub fn all_plans(fmt: OutputFormat, items: &[FromProvider<Plan>], stating: &[&str]) -> CmdResult {
+    if fmt == OutputFormat::Json {
+        return json(items);
+    }
+    let rows = items.iter().map(|p| (Some(p.provider), p));
+    listing(&PLAN_COLS, rows, true, |p| plan_row(&p.item, stating.contains(&p.provider)))
+}
+
+/// `list all images`.
+pub fn all_images(fmt: OutputFormat, items: &[FromProvider<Image>]) -> CmdResult {
+    if fmt == OutputFormat::Json {
+        return json(items);
+    }
+    listing(&IMAGE_COLS, items.iter().map(|i| (Some(i.provider), &i.item)), true, image_row)
+}
+
+/// `list all instances` (instances already carry their `provider` field).
+pub fn all_instances(fmt: OutputFormat, items: &[Instance]) -> CmdResult {
+    if fmt == OutputFormat::Json {
+        return json(items);
+    }
+    listing(&INSTANCE_COLS, items.iter().map(|i| (Some(i.provider.as_str()), i)), true, instance_row)
 }
 
 /// `show`: one instance as key/value rows.
@@ -145,23 +410,120 @@ pub fn instance(fmt: OutputFormat, i: &Instance) -> CmdResult {
     if fmt == OutputFormat::Json {
         return json(i);
     }
-    let mut t = table(&["FIELD", "VALUE"]);
-    let rows: [(&str, String); 12] = [
-        ("provider", i.provider.clone()),
-        ("id", i.id.clone()),
-        ("label", i.label.clone()),
-        ("status", i.status.to_string()),
-        ("provider_status", i.provider_status.clone()),
-        ("ipv4", i.ipv4.clone().unwrap_or_else(|| "-".into())),
-        ("ipv6", i.ipv6.clone().unwrap_or_else(|| "-".into())),
-        ("region", i.region.clone()),
-        ("plan", i.plan.clone()),
-        ("image", i.image.clone()),
-        ("tags", i.tags.join(", ")),
-        ("created_at", i.created_at.clone().unwrap_or_else(|| "-".into())),
+    let style = Style::detect();
+    let mut t = styled_table(&["FIELD", "VALUE"], style);
+    let rows: [(&str, Cell); 12] = [
+        ("provider", Cell::new(&i.provider)),
+        ("id", Cell::new(&i.id)),
+        ("label", Cell::new(&i.label)),
+        ("status", status_cell(i.status, style)),
+        ("provider_status", Cell::new(&i.provider_status)),
+        ("ipv4", Cell::new(i.ipv4.as_deref().unwrap_or("-"))),
+        ("ipv6", Cell::new(i.ipv6.as_deref().unwrap_or("-"))),
+        ("region", Cell::new(&i.region)),
+        ("plan", Cell::new(&i.plan)),
+        ("image", Cell::new(&i.image)),
+        ("tags", Cell::new(if i.tags.is_empty() { "-".to_owned() } else { i.tags.join(", ") })),
+        ("created_at", Cell::new(i.created_at.as_deref().unwrap_or("-"))),
     ];
     for (k, v) in rows {
-        t.add_row(vec![Cell::new(k), Cell::new(v)]);
+        t.add_row(vec![Cell::new(k), v]);
     }
     print_table(&t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAIN: Style = Style { rules: false, colour: false };
+    const FANCY: Style = Style { rules: true, colour: true };
+
+    #[test]
+    fn style_follows_the_terminal_no_color_and_dumb_terminals() {
+        assert_eq!(Style::decide(false, None, Some("xterm")), PLAIN);
+        assert_eq!(Style::decide(false, Some("1"), None), PLAIN);
+        assert_eq!(Style::decide(true, None, Some("xterm-256color")), FANCY);
+        assert_eq!(Style::decide(true, Some(""), None), FANCY, "an empty NO_COLOR does not count (no-color.org)");
+        assert_eq!(Style::decide(true, Some("1"), None), Style { rules: true, colour: false });
+        assert_eq!(Style::decide(true, None, Some("dumb")), PLAIN);
+    }
+
+    fn rendered(style: Style) -> String {
+        let mut t = styled_table(&["ID", "STATUS"], style);
+        t.add_row(vec![Cell::new("abc"), status_cell(InstanceStatus::Ready, style)]);
+        t.add_row(vec![Cell::new("d"), status_cell(InstanceStatus::Pending, style)]);
+        t.to_string()
+    }
+
+    #[test]
+    fn plain_tables_have_no_escapes_or_box_drawing_and_start_at_column_one() {
+        let text = rendered(PLAIN);
+        assert!(!text.contains('\x1b'), "{text:?}");
+        assert!(text.is_ascii(), "{text:?}");
+        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        assert_eq!(lines, ["ID   STATUS", "abc  ready", "d    pending"]);
+    }
+
+    #[test]
+    fn fancy_tables_have_rules_and_colour_and_no_color_keeps_only_the_rules() {
+        let fancy = rendered(FANCY);
+        assert!(fancy.contains('─') && fancy.contains("\x1b["), "{fancy:?}");
+        let no_colour = rendered(Style { rules: true, colour: false });
+        assert!(no_colour.contains('─') && !no_colour.contains('\x1b'), "{no_colour:?}");
+    }
+
+    #[test]
+    fn the_streamed_plain_layout_is_comfy_tables_plain_layout() {
+        let cols = [left("ID"), left("NAME"), right("PRICE"), left("STATUS")];
+        let rows: Vec<Row<'_>> = vec![
+            vec!["syd".into(), "São Paulo".into(), "5.00".into(), "ready".into()],
+            vec!["a-much-longer-id".into(), "x".into(), "120.50".into(), "".into()],
+            vec!["".into(), "Zürich, CH".into(), "".into(), "pending".into()],
+        ];
+        let mut out = Vec::new();
+        assert!(plain_listing(&cols, rows.iter().cloned(), &mut out).is_ok());
+        let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
+        let mut t = styled_table(&names, PLAIN);
+        align_right(&mut t, &cols);
+        for r in &rows {
+            t.add_row(r.iter().map(Cell::new));
+        }
+        let expected: String = t.lines().map(|l| format!("{}\n", l.trim_end())).collect();
+        assert_eq!(String::from_utf8_lossy(&out), expected);
+        let mut out = Vec::new();
+        assert!(plain_listing(&cols, std::iter::empty(), &mut out).is_ok());
+        assert_eq!(String::from_utf8_lossy(&out), "ID  NAME  PRICE  STATUS\n");
+        let fancy = {
+            let mut t = styled_table(&names, FANCY);
+            align_right(&mut t, &cols);
+            t.add_row(vec!["1", "x", "5.00", "ready"]);
+            t.to_string()
+        };
+        assert!(fancy.contains(" PRICE ") && fancy.contains("  5.00 "), "{fancy}");
+    }
+
+    #[test]
+    fn sizes_for_people() {
+        assert_eq!(mib(512), "512M");
+        assert_eq!(mib(2048), "2G");
+        assert_eq!(mib(1536), "1.5G");
+        assert_eq!(transfer(500), "500G");
+        assert_eq!(transfer(1000), "1T");
+        assert_eq!(transfer(1024), "1T");
+        assert_eq!(transfer(1500), "1.5T");
+        assert_eq!(transfer(3072), "3.1T");
+    }
+
+    #[test]
+    fn items_from_a_provider_flatten_into_one_json_object_with_provider_first() {
+        let r = FromProvider {
+            provider: "vultr",
+            item: Region { id: "syd".into(), name: "Sydney".into(), country: "AU".into() },
+        };
+        assert_eq!(
+            serde_json::to_string(&r).unwrap_or_default(),
+            r#"{"provider":"vultr","id":"syd","name":"Sydney","country":"AU"}"#
+        );
+    }
 }
