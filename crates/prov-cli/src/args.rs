@@ -28,7 +28,7 @@ pub struct GlobalArgs {
     /// More detail on stderr (-v, -vv, -vvv shows requests and answers with secrets masked).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// API base URL including the version segment (overrides PROV_<PROVIDER>_API_URL).
+    /// API base URL including the version segment (overrides `PROV_<PROVIDER>_API_URL`).
     #[arg(long, global = true, value_name = "URL")]
     pub api_url: Option<String>,
 }

@@ -19,7 +19,10 @@ fn sandbox(boot_ms: u64) -> Sandbox {
 /// Runs prov with a clean environment (no real token can leak in) plus `env`.
 fn prov(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(PROV);
-    cmd.env_clear().args(args).stdin(Stdio::null());
+    cmd.env_clear()
+        .env("PROV_CACHE_DIR", std::env::temp_dir().join(format!("prov-test-cache-{}", std::process::id())))
+        .args(args)
+        .stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -287,6 +290,7 @@ fn completions_are_generated_for_each_shell() {
 fn prov_sandbox_prints_exports_serves_and_stops_on_sigterm() {
     let mut child = Command::new(PROV)
         .env_clear()
+        .env("PROV_CACHE_DIR", std::env::temp_dir().join(format!("prov-test-cache-{}", std::process::id())))
         .args(["sandbox", "--listen", "127.0.0.1:0", "--boot-secs", "0"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -317,7 +321,10 @@ fn the_sandbox_refuses_to_listen_beyond_loopback() {
 
 #[test]
 fn an_invalid_fault_spec_is_a_usage_error() {
-    let o = prov(&["--sandbox", "list", "vultr", "regions"], &[("PROV_SANDBOX_FAULTS", "GET /vultr/v2/regions => explode")]);
+    let o = prov(
+        &["--sandbox", "list", "vultr", "regions"],
+        &[("PROV_SANDBOX_FAULTS", "GET /vultr/v2/regions => explode")],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).starts_with("error: invalid sandbox fault spec:"), "{}", stderr(&o));
 }

@@ -30,6 +30,7 @@ fn env(sb: &Sandbox) -> Vec<(String, String)> {
 fn prov(sb: &Sandbox, args: &[&str]) -> Output {
     Command::new(PROV)
         .env_clear()
+        .env("PROV_CACHE_DIR", std::env::temp_dir().join(format!("prov-test-cache-{}", std::process::id())))
         .envs(env(sb))
         .args(args)
         .stdin(Stdio::null())

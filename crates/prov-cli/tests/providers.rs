@@ -18,6 +18,7 @@ fn sandbox() -> Sandbox {
 fn prov(sb: &Sandbox, tokens: bool, args: &[&str]) -> Output {
     let mut cmd = Command::new(PROV);
     cmd.env_clear()
+        .env("PROV_CACHE_DIR", std::env::temp_dir().join(format!("prov-test-cache-{}", std::process::id())))
         .env("PROV_LINODE_API_URL", sb.base_url("/linode/v4"))
         .env("PROV_DIGITALOCEAN_API_URL", sb.base_url("/digitalocean/v2"))
         .args(args)

@@ -117,7 +117,11 @@ impl Run {
     /// Runs `prov -vvv args`, keeps everything it printed, and checks it did not panic.
     fn prov(&mut self, args: &[&str]) -> Output {
         let mut cmd = Command::new(PROV);
-        cmd.env_clear().arg("-vvv").args(args).stdin(Stdio::null());
+        cmd.env_clear()
+            .env("PROV_CACHE_DIR", std::env::temp_dir().join(format!("prov-test-cache-{}", std::process::id())))
+            .arg("-vvv")
+            .args(args)
+            .stdin(Stdio::null());
         for (k, v) in self.env() {
             cmd.env(k, v);
         }
@@ -239,6 +243,7 @@ fn a_malformed_recipe_line_does_not_echo_a_password() {
         );
         let o = Command::new(PROV)
             .env_clear()
+            .env("PROV_CACHE_DIR", std::env::temp_dir().join(format!("prov-test-cache-{}", std::process::id())))
             .args(["apply", &recipe, "--dry-run"])
             .stdin(Stdio::null())
             .output()

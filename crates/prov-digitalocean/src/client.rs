@@ -109,26 +109,32 @@ impl Provider for DigitalOcean {
 
     fn list_regions(&self) -> Result<Vec<Region>> {
         let first = Request::get(Operation::ListRegions, "/regions");
-        let items = self.list(first, |l: api::RegionList| (l.regions, l.links))?;
-        Ok(items.into_iter().map(Into::into).collect())
+        // Converted page by page, so raw payloads never pile up (peak memory of long lists).
+        let items =
+            self.list(first, |l: api::RegionList| (l.regions.into_iter().map(Into::into).collect(), l.links))?;
+        Ok(items)
     }
 
     fn list_plans(&self) -> Result<Vec<Plan>> {
         let first = Request::get(Operation::ListPlans, "/sizes");
-        let items = self.list(first, |l: api::SizeList| (l.sizes, l.links))?;
-        Ok(items.into_iter().map(Into::into).collect())
+        // Converted page by page, so raw payloads never pile up (peak memory of long lists).
+        let items = self.list(first, |l: api::SizeList| (l.sizes.into_iter().map(Into::into).collect(), l.links))?;
+        Ok(items)
     }
 
     fn list_images(&self) -> Result<Vec<Image>> {
         let first = Request::get(Operation::ListImages, "/images").query("type", "distribution");
-        let items = self.list(first, |l: api::ImageList| (l.images, l.links))?;
-        Ok(items.into_iter().map(Into::into).collect())
+        // Converted page by page, so raw payloads never pile up (peak memory of long lists).
+        let items = self.list(first, |l: api::ImageList| (l.images.into_iter().map(Into::into).collect(), l.links))?;
+        Ok(items)
     }
 
     fn list_instances(&self) -> Result<Vec<Instance>> {
         let first = Request::get(Operation::ListInstances, "/droplets");
-        let items = self.list(first, |l: api::DropletList| (l.droplets, l.links))?;
-        Ok(items.into_iter().map(Into::into).collect())
+        // Converted page by page, so raw payloads never pile up (peak memory of long lists).
+        let items =
+            self.list(first, |l: api::DropletList| (l.droplets.into_iter().map(Into::into).collect(), l.links))?;
+        Ok(items)
     }
 
     /// Server-side filter `?tag_name=` (FACTS.md §9; it cannot be combined with `name`), then the label.

@@ -34,13 +34,14 @@ impl Linode {
     }
 
     /// Every page of a collection at `path`, following `page` while `page < pages`.
-    fn list<T: DeserializeOwned>(&self, first: Request) -> Result<Vec<T>> {
+    /// Each page is converted as it arrives, so raw payloads never pile up (peak memory of long lists).
+    fn list<T: DeserializeOwned, U: From<T>>(&self, first: Request) -> Result<Vec<U>> {
         let op = first.operation;
         let first = first.query("page", "1").query("page_size", PAGE_SIZE);
         self.http.paginate(&first, |body| {
             let list: api::List<T> = self.http.decode(op, body)?;
             let next = list.next_page().map(|n| vec![("page".to_owned(), n.to_string())]);
-            Ok(Page { items: list.data, next })
+            Ok(Page { items: list.data.into_iter().map(U::from).collect(), next })
         })
     }
 }
@@ -107,31 +108,27 @@ impl Provider for Linode {
     }
 
     fn list_regions(&self) -> Result<Vec<Region>> {
-        let items: Vec<api::Region> = self.list(Request::get(Operation::ListRegions, "/regions"))?;
-        Ok(items.into_iter().map(Into::into).collect())
+        self.list::<api::Region, _>(Request::get(Operation::ListRegions, "/regions"))
     }
 
     fn list_plans(&self) -> Result<Vec<Plan>> {
-        let items: Vec<api::Type> = self.list(Request::get(Operation::ListPlans, "/linode/types"))?;
-        Ok(items.into_iter().map(Into::into).collect())
+        self.list::<api::Type, _>(Request::get(Operation::ListPlans, "/linode/types"))
     }
 
     fn list_images(&self) -> Result<Vec<Image>> {
-        let items: Vec<api::Image> = self.list(Request::get(Operation::ListImages, "/images"))?;
-        Ok(items.into_iter().map(Into::into).collect())
+        self.list::<api::Image, _>(Request::get(Operation::ListImages, "/images"))
     }
 
     fn list_instances(&self) -> Result<Vec<Instance>> {
-        let items: Vec<api::Instance> = self.list(Request::get(Operation::ListInstances, "/linode/instances"))?;
-        Ok(items.into_iter().map(Into::into).collect())
+        self.list::<api::Instance, _>(Request::get(Operation::ListInstances, "/linode/instances"))
     }
 
     /// Server-side filter on the tag with `X-Filter` (FACTS.md §9), then the label.
     fn find_instances(&self, label: &str, tag: &str) -> Result<Vec<Instance>> {
         let filter = serde_json::json!({ "tags": tag }).to_string();
         let req = Request::get(Operation::ListInstances, "/linode/instances").header("X-Filter", filter);
-        let items: Vec<api::Instance> = self.list(req)?;
-        Ok(items.into_iter().map(Instance::from).filter(|i| i.label == label && i.has_tag(tag)).collect())
+        let items: Vec<Instance> = self.list::<api::Instance, _>(req)?;
+        Ok(items.into_iter().filter(|i| i.label == label && i.has_tag(tag)).collect())
     }
 
     fn get_instance(&self, id: &str) -> Result<Instance> {

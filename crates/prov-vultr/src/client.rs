@@ -95,23 +95,35 @@ impl Provider for Vultr {
     }
 
     fn list_regions(&self) -> Result<Vec<Region>> {
-        let items = self.list(Operation::ListRegions, "/regions", |l: api::RegionList| (l.regions, l.meta))?;
-        Ok(items.into_iter().map(Into::into).collect())
+        // Converted page by page, so raw payloads never pile up (peak memory of long lists).
+        let items = self.list(Operation::ListRegions, "/regions", |l: api::RegionList| {
+            (l.regions.into_iter().map(Into::into).collect(), l.meta)
+        })?;
+        Ok(items)
     }
 
     fn list_plans(&self) -> Result<Vec<Plan>> {
-        let items = self.list(Operation::ListPlans, "/plans", |l: api::PlanList| (l.plans, l.meta))?;
-        Ok(items.into_iter().map(Into::into).collect())
+        // Converted page by page, so raw payloads never pile up (peak memory of long lists).
+        let items = self.list(Operation::ListPlans, "/plans", |l: api::PlanList| {
+            (l.plans.into_iter().map(Into::into).collect(), l.meta)
+        })?;
+        Ok(items)
     }
 
     fn list_images(&self) -> Result<Vec<Image>> {
-        let items = self.list(Operation::ListImages, "/os", |l: api::OsList| (l.os, l.meta))?;
-        Ok(items.into_iter().map(Into::into).collect())
+        // Converted page by page, so raw payloads never pile up (peak memory of long lists).
+        let items = self.list(Operation::ListImages, "/os", |l: api::OsList| {
+            (l.os.into_iter().map(Into::into).collect(), l.meta)
+        })?;
+        Ok(items)
     }
 
     fn list_instances(&self) -> Result<Vec<Instance>> {
-        let items = self.list(Operation::ListInstances, "/instances", |l: api::InstanceList| (l.instances, l.meta))?;
-        Ok(items.into_iter().map(Into::into).collect())
+        // Converted page by page, so raw payloads never pile up (peak memory of long lists).
+        let items = self.list(Operation::ListInstances, "/instances", |l: api::InstanceList| {
+            (l.instances.into_iter().map(Into::into).collect(), l.meta)
+        })?;
+        Ok(items)
     }
 
     /// Server-side filter `?label=` (FACTS.md §9; labels are not unique), then the tag.

@@ -197,10 +197,13 @@ fn legacy_mistakes_name_the_line_never_drop_it() {
 #[test]
 fn a_malformed_line_is_never_quoted_because_it_may_hold_a_password() {
     let e = errors("r.txt", &format!("{RECIPE}root_pass Hunter2-Secret\nHunter3-Secret\n"));
-    assert_eq!(e, [
-        "r.txt:10:1: expected `key: value`: write `root_pass: …` (the line is not shown; it may hold a secret)",
-        "r.txt:11:1: expected `key: value` (the line is not shown; it may hold a secret)",
-    ]);
+    assert_eq!(
+        e,
+        [
+            "r.txt:10:1: expected `key: value`: write `root_pass: …` (the line is not shown; it may hold a secret)",
+            "r.txt:11:1: expected `key: value` (the line is not shown; it may hold a secret)",
+        ]
+    );
 }
 
 #[test]
