@@ -9,7 +9,7 @@
 //! and rewrites docs/benchmarks.md (`--no-write` only prints).
 //!
 //! Options: `--no-build` (use the existing target/release/prov), `--no-write`, `--start-runs N` (default 51),
-//! `--proc-rss` (measure memory from /proc/<pid>/status even when GNU time is installed).
+//! `--proc-rss` (measure memory from `/proc/<pid>/status` even when GNU time is installed).
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
@@ -468,7 +468,7 @@ impl Bench {
     }
 
     /// Max RSS of one `prov` run: GNU time's report when /usr/bin/time is there, else the VmHWM of
-    /// /proc/<pid>/status polled until the process exits (a lower bound).
+    /// `/proc/<pid>/status` polled until the process exits (a lower bound).
     fn peak_rss(&self, sb: &SandboxProc, args: &[&str]) -> anyhow::Result<Memory> {
         let time = Path::new("/usr/bin/time");
         if self.gnu_time && time.is_file() {

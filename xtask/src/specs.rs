@@ -1,4 +1,4 @@
-//! `cargo xtask specs [--check]`: trims the official OpenAPI specs into fixtures/openapi/<provider>.json.
+//! `cargo xtask specs [--check]`: trims the official OpenAPI specs into `fixtures/openapi/<provider>.json`.
 //!
 //! Each trimmed copy holds only the seven operations prov performs (FACTS.md §2), their path-level parameters, the
 //! components they reference (transitively), the security schemes they name, and a header object
