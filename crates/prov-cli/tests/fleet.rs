@@ -217,3 +217,41 @@ fn destroy_removes_exactly_the_plans_managed_instances() {
         left.as_array().map(|a| a.iter().filter_map(|i| i["label"].as_str()).collect()).unwrap_or_default();
     assert_eq!(labels, ["other-1"]);
 }
+
+#[test]
+fn a_create_whose_answer_is_lost_after_the_server_acted_ends_with_one_adopted_instance() {
+    for (provider, path, plan) in [
+        ("vultr", "/vultr/v2/instances", "vultr-small.toml"),
+        ("linode", "/linode/v4/linode/instances", "linode-small.toml"),
+        ("digitalocean", "/digitalocean/v2/droplets", "digitalocean-small.toml"),
+    ] {
+        let opts = SandboxOptions {
+            boot: Duration::from_millis(200),
+            faults: format!("POST {path} #1 => reset-after"),
+            ..SandboxOptions::default()
+        };
+        let sb = Sandbox::start("127.0.0.1:0", prov_cli::settings::dialects(None), opts)
+            .unwrap_or_else(|e| panic!("sandbox: {e}"));
+        let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(plan);
+        let o = prov(&sb, &["-o", "json", "apply", &example.display().to_string()]);
+        assert_eq!(o.status.code(), Some(0), "{provider}: {}", stderr(&o));
+        let row = &json(&o)["instances"][0];
+        assert_eq!(row["action"], "adopted", "{provider}: {row}");
+        assert_eq!(row["status"], "ready", "{provider}");
+        assert!(
+            stderr(&o).contains("the answer to the create was lost; found") && stderr(&o).contains("not created twice"),
+            "{provider}: {}",
+            stderr(&o)
+        );
+        assert_eq!(count(&sb, "POST", path.rsplit('/').next().unwrap_or("")), 1, "{provider}: one POST");
+        let listed = json(&prov(&sb, &["-o", "json", "list", provider, "instances"]));
+        assert_eq!(listed.as_array().map(Vec::len), Some(1), "{provider}: exactly one instance");
+        if provider == "linode" {
+            assert_eq!(
+                row["root_password"].as_str().map(str::len),
+                Some(32),
+                "the generated password survives recovery"
+            );
+        }
+    }
+}
