@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use prov_core::sandbox::{Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, page_of};
+use prov_core::sandbox::{
+    Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, fixture_items, grown, page_of,
+};
 use serde_json::{Map, Value, json};
 
 use crate::{MAX_USER_DATA_BYTES, is_valid_droplet_name, is_valid_tag};
@@ -36,13 +38,6 @@ pub struct DigitalOceanDialect {
     sizes: Vec<Value>,
     images: Vec<Value>,
     template: Value,
-}
-
-fn items(text: &str, key: &str) -> Vec<Value> {
-    serde_json::from_str::<Value>(text)
-        .ok()
-        .and_then(|v| v.get(key).and_then(Value::as_array).cloned())
-        .unwrap_or_default()
 }
 
 impl Default for DigitalOceanDialect {
@@ -90,9 +85,9 @@ impl DigitalOceanDialect {
     /// The dialect with the committed fixtures.
     pub fn new() -> Self {
         Self {
-            regions: items(REGIONS, "regions"),
-            sizes: items(SIZES, "sizes"),
-            images: items(IMAGES, "images"),
+            regions: fixture_items(REGIONS, "regions"),
+            sizes: fixture_items(SIZES, "sizes"),
+            images: fixture_items(IMAGES, "images"),
             template: serde_json::from_str::<Value>(DROPLET)
                 .ok()
                 .and_then(|v| v.get("droplet").cloned())
@@ -103,20 +98,13 @@ impl DigitalOceanDialect {
     /// The dialect with `n` distribution images (the fixtures repeated with new ids and slugs), for paging and
     /// memory benchmarks.
     pub fn with_image_count(mut self, n: usize) -> Self {
-        let base = self.images.clone();
-        self.images = (0..n)
-            .filter_map(|i| {
-                let mut img = base.get(i % base.len().max(1))?.clone();
-                if i >= base.len() {
-                    img["id"] = json!(200_000_000 + i);
-                    img["name"] = json!(format!("{} #{i}", img["name"].as_str().unwrap_or("image")));
-                    if let Some(slug) = img["slug"].as_str() {
-                        img["slug"] = json!(format!("{slug}-{i}"));
-                    }
-                }
-                Some(img)
-            })
-            .collect();
+        self.images = grown(&self.images, n, |img, i| {
+            img["id"] = json!(200_000_000 + i);
+            img["name"] = json!(format!("{} #{i}", img["name"].as_str().unwrap_or("image")));
+            if let Some(slug) = img["slug"].as_str() {
+                img["slug"] = json!(format!("{slug}-{i}"));
+            }
+        });
         self
     }
 

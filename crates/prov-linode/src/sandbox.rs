@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use base64::Engine;
-use prov_core::sandbox::{Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, page_of};
+use prov_core::sandbox::{
+    Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, fixture_items, grown, page_of,
+};
 use serde_json::{Map, Value, json};
 
 const REGIONS: &str = include_str!("../../../fixtures/linode/regions.json");
@@ -36,16 +38,6 @@ pub struct LinodeDialect {
     template: Value,
 }
 
-fn items(text: &str) -> Vec<Value> {
-    serde_json::from_str::<Value>(text)
-        .ok()
-        .and_then(|v| v.get("data").and_then(Value::as_array).cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(Value::is_object)
-        .collect()
-}
-
 impl Default for LinodeDialect {
     fn default() -> Self {
         Self::new()
@@ -56,9 +48,9 @@ impl LinodeDialect {
     /// The dialect with the committed fixtures.
     pub fn new() -> Self {
         Self {
-            regions: items(REGIONS),
-            types: items(TYPES),
-            images: items(IMAGES),
+            regions: fixture_items(REGIONS, "data"),
+            types: fixture_items(TYPES, "data"),
+            images: fixture_items(IMAGES, "data"),
             template: serde_json::from_str::<Value>(INSTANCE)
                 .ok()
                 .filter(Value::is_object)
@@ -68,17 +60,10 @@ impl LinodeDialect {
 
     /// The dialect with `n` images (the fixtures repeated with new ids), for paging and memory benchmarks.
     pub fn with_image_count(mut self, n: usize) -> Self {
-        let base = self.images.clone();
-        self.images = (0..n)
-            .filter_map(|i| {
-                let mut img = base.get(i % base.len().max(1))?.clone();
-                if i >= base.len() {
-                    img["id"] = json!(format!("{}-copy{i}", img["id"].as_str().unwrap_or("linode/image")));
-                    img["label"] = json!(format!("{} #{i}", img["label"].as_str().unwrap_or("Image")));
-                }
-                Some(img)
-            })
-            .collect();
+        self.images = grown(&self.images, n, |img, i| {
+            img["id"] = json!(format!("{}-copy{i}", img["id"].as_str().unwrap_or("linode/image")));
+            img["label"] = json!(format!("{} #{i}", img["label"].as_str().unwrap_or("Image")));
+        });
         self
     }
 

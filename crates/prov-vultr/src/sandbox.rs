@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use base64::Engine;
-use prov_core::sandbox::{Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, page_of};
+use prov_core::sandbox::{
+    Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, fixture_items, grown, page_of,
+};
 use serde_json::{Value, json};
 
 const REGIONS: &str = include_str!("../../../fixtures/vultr/regions.json");
@@ -22,13 +24,6 @@ pub struct VultrDialect {
     template: Value,
 }
 
-fn items(text: &str, key: &str) -> Vec<Value> {
-    serde_json::from_str::<Value>(text)
-        .ok()
-        .and_then(|v| v.get(key).and_then(Value::as_array).cloned())
-        .unwrap_or_default()
-}
-
 impl Default for VultrDialect {
     fn default() -> Self {
         Self::new()
@@ -39,9 +34,9 @@ impl VultrDialect {
     /// The dialect with the committed fixtures.
     pub fn new() -> Self {
         Self {
-            regions: items(REGIONS, "regions"),
-            plans: items(PLANS, "plans"),
-            os: items(OS, "os"),
+            regions: fixture_items(REGIONS, "regions"),
+            plans: fixture_items(PLANS, "plans"),
+            os: fixture_items(OS, "os"),
             template: serde_json::from_str::<Value>(INSTANCE)
                 .ok()
                 .and_then(|v| v.get("instance").cloned())
@@ -51,17 +46,10 @@ impl VultrDialect {
 
     /// The dialect with `n` OS images (the fixtures repeated with new ids), for paging and memory benchmarks.
     pub fn with_image_count(mut self, n: usize) -> Self {
-        let base = self.os.clone();
-        self.os = (0..n)
-            .filter_map(|i| {
-                let mut o = base.get(i % base.len().max(1))?.clone();
-                if i >= base.len() {
-                    o["id"] = json!(100_000 + i);
-                    o["name"] = json!(format!("{} #{i}", o["name"].as_str().unwrap_or("image")));
-                }
-                Some(o)
-            })
-            .collect();
+        self.os = grown(&self.os, n, |o, i| {
+            o["id"] = json!(100_000 + i);
+            o["name"] = json!(format!("{} #{i}", o["name"].as_str().unwrap_or("image")));
+        });
         self
     }
 

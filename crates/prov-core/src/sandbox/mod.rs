@@ -233,6 +233,28 @@ impl World {
     }
 }
 
+/// The array under `key` of a fixture body (`{"regions": [...]}`), or empty when the fixture is unreadable.
+pub fn fixture_items(text: &str, key: &str) -> Vec<Value> {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get(key).and_then(Value::as_array).cloned())
+        .unwrap_or_default()
+}
+
+/// `n` catalogue items made by repeating `base`; `rename(item, i)` gives the copies (`i` ≥ `base.len()`) their
+/// own ids and names. For paging and memory benchmarks with large catalogues.
+pub fn grown(base: &[Value], n: usize, rename: impl Fn(&mut Value, usize)) -> Vec<Value> {
+    (0..n)
+        .filter_map(|i| {
+            let mut item = base.get(i % base.len().max(1))?.clone();
+            if i >= base.len() {
+                rename(&mut item, i);
+            }
+            Some(item)
+        })
+        .collect()
+}
+
 /// Offset pagination over a list: the slice for `[offset, offset + per_page)` and the next offset, if any.
 pub fn page_of<T>(items: &[T], offset: usize, per_page: usize) -> (&[T], Option<usize>) {
     let start = offset.min(items.len());
