@@ -529,3 +529,35 @@ fn completion_scripts_are_accepted_by_the_shells_that_are_installed() {
         assert!(o.status.success(), "{shell} rejects the script: {}", stderr(&o));
     }
 }
+
+#[test]
+fn one_region_query_finds_the_cheapest_2g_server_in_sydney_across_all_providers() {
+    let sb = sandbox_for_region_test();
+    let env: Vec<(String, String)> = vec![
+        ("PROV_VULTR_API_URL".into(), sb.base_url("/vultr/v2")),
+        ("PROV_LINODE_API_URL".into(), sb.base_url("/linode/v4")),
+        ("PROV_DIGITALOCEAN_API_URL".into(), sb.base_url("/digitalocean/v2")),
+        ("DIGITALOCEAN_TOKEN".into(), "t".into()),
+        ("PROV_CACHE_TTL".into(), "0".into()),
+    ];
+    let o = prov(&["-o", "json", "list", "all", "plans", "--region", "syd", "--min-ram", "2G"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    let rows = v.as_array().cloned().unwrap_or_default();
+    let providers: std::collections::BTreeSet<&str> = rows.iter().filter_map(|r| r["provider"].as_str()).collect();
+    assert_eq!(providers.into_iter().collect::<Vec<_>>(), ["digitalocean", "linode", "vultr"]);
+    assert!(rows.iter().all(|r| r["memory_mb"].as_u64().is_some_and(|m| m >= 2048)));
+    let prices: Vec<f64> = rows.iter().filter_map(|r| r["monthly_price_usd"].as_f64()).collect();
+    assert!(prices.windows(2).all(|w| w[0] <= w[1]), "cheapest first");
+    assert_eq!(rows[0]["id"], "vc2-1c-2gb", "the cheapest 2 GB server in Sydney in the fixtures ($10 on Vultr)");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--region syd on linode: ap-southeast") && err.contains("--region syd on digitalocean: syd1"),
+        "{err}"
+    );
+}
+
+fn sandbox_for_region_test() -> prov_core::sandbox::Sandbox {
+    prov_core::sandbox::Sandbox::start("127.0.0.1:0", prov_cli::settings::dialects(None), Default::default())
+        .unwrap_or_else(|e| panic!("sandbox: {e}"))
+}

@@ -33,9 +33,16 @@ pub(crate) fn run(cx: &Context, provider: &str, what: ListWhat, args: &ListFilte
         }
         ListWhat::Plans => {
             let mut plans: Vec<Plan> = catalogue(p, Kind::Plans, cache.as_ref(), refresh, fetch_plans)?;
+            let matched = match filters.region {
+                Some(_) => {
+                    let regions = catalogue(p, Kind::Regions, cache.as_ref(), refresh, fetch_regions)?;
+                    resolve_region(&filters, info.name, &regions)
+                }
+                None => Vec::new(),
+            };
             let before = plans.len();
             let stated = states_regions(&plans);
-            plans.retain(|p| filters.keeps_plan(p, stated));
+            plans.retain(|p| filters.keeps_plan(p, stated, &matched));
             sort_plans(&mut plans, filters.sort, |p| p);
             filters.note_if_nothing_left(what, before, plans.len(), info.name);
             output::plans_of(cx.output, &plans, stated)
@@ -113,17 +120,19 @@ impl Filters {
             || self.region.is_some()
     }
 
-    /// True when `p` passes every plan filter. For `--region`, a plan with an empty region list is sold
-    /// everywhere when its provider states no regions for any plan (`regions_stated` false: Linode types), and
-    /// nowhere when the provider states them for its other plans (a Vultr plan with no locations).
-    pub(crate) fn keeps_plan(&self, p: &Plan, regions_stated: bool) -> bool {
+    /// True when `p` passes every plan filter. `--region` was resolved into `matched`, this provider's region ids
+    /// that answer to it (see [`matching_regions`]); a provider with none keeps no plan. A plan with an empty
+    /// region list is sold everywhere when its provider states no regions for any plan (`regions_stated` false:
+    /// Linode types), and nowhere when the provider states them for its other plans (a Vultr plan with no
+    /// locations).
+    pub(crate) fn keeps_plan(&self, p: &Plan, regions_stated: bool, matched: &[String]) -> bool {
         self.min_vcpus.is_none_or(|n| p.vcpus >= n)
             && self.min_ram_mb.is_none_or(|mb| p.memory_mb >= mb)
             && self.min_disk_mb.is_none_or(|mb| p.disk_gb.saturating_mul(1024) >= mb)
             && self.max_price.is_none_or(|usd| p.monthly_price_usd <= usd + 1e-9)
-            && self.region.as_deref().is_none_or(|r| {
-                (p.regions.is_empty() && !regions_stated) || p.regions.iter().any(|x| x.eq_ignore_ascii_case(r))
-            })
+            && (self.region.is_none()
+                || (!matched.is_empty()
+                    && ((p.regions.is_empty() && !regions_stated) || p.regions.iter().any(|x| matched.contains(x)))))
     }
 
     /// True when `i` passes `--family` (case-insensitive).
@@ -155,6 +164,40 @@ impl Filters {
         }
         output::note(&text);
     }
+}
+
+/// The ids of `regions` that answer to `query`: the region whose id is `query` (any case) if there is one;
+/// otherwise every region whose id starts with it (`syd` → DigitalOcean `syd1`) or whose name has a word that
+/// starts with it (`syd` → Linode `ap-southeast`, "Sydney, AU"). Region ids differ between providers; this lets
+/// one `--region` speak to all of them.
+pub(crate) fn matching_regions(query: &str, regions: &[Region]) -> Vec<String> {
+    let q = query.to_lowercase();
+    if let Some(exact) = regions.iter().find(|r| r.id.to_lowercase() == q) {
+        return vec![exact.id.clone()];
+    }
+    regions
+        .iter()
+        .filter(|r| {
+            r.id.to_lowercase().starts_with(&q)
+                || r.name
+                    .to_lowercase()
+                    .split(|c: char| !c.is_alphanumeric())
+                    .any(|w| !w.is_empty() && w.starts_with(&q))
+        })
+        .map(|r| r.id.clone())
+        .collect()
+}
+
+/// `--region` resolved for one provider (empty without `--region`), with a note naming what matched.
+fn resolve_region(filters: &Filters, provider: &str, regions: &[Region]) -> Vec<String> {
+    let Some(q) = &filters.region else { return Vec::new() };
+    let matched = matching_regions(q, regions);
+    if matched.is_empty() {
+        output::note(&format!("note: {provider} has no region matching `{q}`"));
+    } else if matched.len() > 1 || !matched[0].eq_ignore_ascii_case(q) {
+        output::note(&format!("note: --region {q} on {provider}: {}", matched.join(", ")));
+    }
+    matched
 }
 
 /// True when the provider states where its plans are sold: some plan of its catalogue has a region list.
@@ -322,14 +365,32 @@ fn all(cx: &Context, what: ListWhat, filters: &Filters, cache: Option<&Cache>) -
             failures
         }
         ListWhat::Plans => {
-            let (mut items, failures) = gather(&clients, |p| catalogue(p, Kind::Plans, cache, refresh, fetch_plans));
+            let (mut items, mut failures) =
+                gather(&clients, |p| catalogue(p, Kind::Plans, cache, refresh, fetch_plans));
             let before = items.len();
             let stating: Vec<&str> = registry()
                 .iter()
                 .map(|i| i.name)
                 .filter(|name| items.iter().any(|p| p.provider == *name && !p.item.regions.is_empty()))
                 .collect();
-            items.retain(|p| filters.keeps_plan(&p.item, stating.contains(&p.provider)));
+            let mut matched: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
+            if filters.region.is_some() {
+                let (regions, region_failures) =
+                    gather(&clients, |p| catalogue(p, Kind::Regions, cache, refresh, fetch_regions));
+                failures.extend(region_failures);
+                for p in &clients {
+                    let name = p.info().name;
+                    let mine: Vec<Region> =
+                        regions.iter().filter(|r| r.provider == name).map(|r| r.item.clone()).collect();
+                    if !mine.is_empty() {
+                        matched.insert(name, resolve_region(filters, name, &mine));
+                    }
+                }
+            }
+            let none = Vec::new();
+            items.retain(|p| {
+                filters.keeps_plan(&p.item, stating.contains(&p.provider), matched.get(p.provider).unwrap_or(&none))
+            });
             sort_plans(&mut items, Some(filters.sort.unwrap_or(SortKey::Price)), |p| &p.item);
             filters.note_if_nothing_left(what, before, items.len(), "all");
             output::all_plans(cx.output, &items, &stating)?;
@@ -475,8 +536,10 @@ mod tests {
         ];
         let stated = states_regions(&plans);
         assert!(stated);
-        let keep =
-            |f: &Filters| plans.iter().filter(|p| f.keeps_plan(p, stated)).map(|p| p.id.as_str()).collect::<Vec<_>>();
+        let keep = |f: &Filters| {
+            let matched: Vec<String> = f.region.iter().map(|r| r.to_lowercase()).collect();
+            plans.iter().filter(|p| f.keeps_plan(p, stated, &matched)).map(|p| p.id.as_str()).collect::<Vec<_>>()
+        };
         assert_eq!(keep(&filters(ListFilters::default())), ["small", "mid", "big", "any"]);
         assert_eq!(keep(&filters(ListFilters { min_vcpus: Some(2), ..Default::default() })), ["mid", "big", "any"]);
         assert_eq!(
@@ -490,11 +553,30 @@ mod tests {
         );
         let syd = filters(ListFilters { region: Some("SYD".into()), ..Default::default() });
         assert_eq!(keep(&syd), ["small", "big"], "a provider that states regions sells `any` nowhere");
-        assert!(syd.keeps_plan(&plans[3], false), "a provider that states no regions sells it everywhere");
+        assert!(
+            syd.keeps_plan(&plans[3], false, &["syd".to_owned()]),
+            "a provider that states no regions sells it everywhere"
+        );
+        assert!(!syd.keeps_plan(&plans[3], false, &[]), "but only if the provider has such a region at all");
         assert!(!states_regions(&plans[3..]));
         let combined =
             ListFilters { min_vcpus: Some(2), max_price: Some(20.0), region: Some("ams".into()), ..Default::default() };
         assert_eq!(keep(&filters(combined)), ["mid"]);
+    }
+
+    #[test]
+    fn a_region_query_finds_each_providers_own_ids() {
+        let r = |id: &str, name: &str| Region { id: id.into(), name: name.into(), country: "AU".into() };
+        let vultr = [r("syd", "Sydney"), r("sjc", "Silicon Valley")];
+        let linode = [r("ap-southeast", "Sydney, AU"), r("au-mel", "Melbourne, AU")];
+        let digitalocean =
+            [r("syd1", "Sydney 1"), r("sgp1", "Singapore 1"), r("nyc1", "New York 1"), r("nyc3", "New York 3")];
+        assert_eq!(matching_regions("syd", &vultr), ["syd"]);
+        assert_eq!(matching_regions("SYD", &linode), ["ap-southeast"]);
+        assert_eq!(matching_regions("syd", &digitalocean), ["syd1"]);
+        assert_eq!(matching_regions("nyc", &digitalocean), ["nyc1", "nyc3"]);
+        assert_eq!(matching_regions("sydney", &linode), ["ap-southeast"]);
+        assert!(matching_regions("ams", &linode).is_empty());
     }
 
     #[test]
