@@ -255,3 +255,37 @@ fn a_create_whose_answer_is_lost_after_the_server_acted_ends_with_one_adopted_in
         }
     }
 }
+
+#[test]
+fn ctrl_c_during_the_wait_exits_promptly_and_prints_what_was_created() {
+    use std::io::BufRead;
+    let sb = sandbox(120_000);
+    let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/vultr-small.toml");
+    let mut child = Command::new(PROV)
+        .env_clear()
+        .envs(env(&sb))
+        .args(["apply", &plan.display().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    // Synchronise on prov's own report of the create, then interrupt the wait.
+    let created = lines.by_ref().map_while(Result::ok).find(|l| l.contains(": created ")).unwrap_or_default();
+    let id = created.rsplit(' ').next().unwrap_or_default().to_owned();
+    assert!(!id.is_empty(), "{created}");
+    let started = std::time::Instant::now();
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    let waited = started.elapsed();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(status.code(), Some(130));
+    assert!(waited < Duration::from_secs(5), "exits promptly, not after the 2-minute boot: {waited:?}");
+    let last = rest.last().cloned().unwrap_or_default();
+    assert_eq!(last, format!("error: interrupted; instances created so far: vultr {id} (web-1)"));
+    let mut out = String::new();
+    let _ = std::io::Read::read_to_string(&mut child.stdout.take().unwrap_or_else(|| panic!("no stdout")), &mut out);
+    assert!(out.contains(&id), "the summary table lists it: {out}");
+}
