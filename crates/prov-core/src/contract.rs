@@ -19,6 +19,10 @@
 //! Where a provider's real API knowingly differs from its spec, a test adds a [`Deviation`]; each one must cite
 //! the FACTS.md section that documents it, and changes only the one place it names. The validator resolves no
 //! reference outside the document and never touches the network.
+//!
+//! The contract tests every provider crate runs (a recorded sandbox session and the fixtures against the spec)
+//! live once in `contract::testing` (with the `sandbox` feature); a provider's `tests/contract.rs` only describes
+//! the provider.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -986,6 +990,9 @@ mod recording {
 
 #[cfg(feature = "sandbox")]
 pub use recording::{Exchange, Recorder};
+
+#[cfg(feature = "sandbox")]
+pub mod testing;
 
 #[cfg(test)]
 mod tests {

@@ -1,30 +1,14 @@
 //! DigitalOcean's answer decoders never panic: arbitrary bytes, arbitrary JSON, and the recorded fixtures with
 //! single fields broken all go through `prov_core::http::decode_json` with the crate's payload types, the
 //! conversions into prov's models, the next-page link parser, and `INFO.parse_error`. A decode failure is always
-//! `Error::Decode` naming a JSON path.
+//! `Error::Decode` naming a JSON path. The properties are shared by every provider
+//! (`prov_core::decoder_properties!`); this file lists DigitalOcean's decoders and checks its own helpers.
 
-use proptest::collection::vec;
 use proptest::prelude::*;
-use prov_core::Error;
-use prov_core::http::decode_json;
 use prov_core::model;
 use prov_core::provider::Operation;
-use prov_core::sandbox::testing::{arbitrary_json, mutate};
+use prov_core::sandbox::testing::{Decoded, Decoding};
 use prov_digitalocean::{INFO, api};
-use serde::de::DeserializeOwned;
-
-/// Decodes `body` as `T` and, when that works, converts it with `into_model`.
-fn decode<T: DeserializeOwned>(body: &[u8], op: Operation, into_model: impl FnOnce(T) -> String) {
-    match decode_json::<T>(INFO.name, op, body) {
-        Ok(v) => {
-            let _ = into_model(v);
-        }
-        Err(Error::Decode { path, message, .. }) => {
-            assert!(!path.is_empty() && !message.is_empty(), "a decode error names a path and a cause");
-        }
-        Err(other) => panic!("decoding fails only with Error::Decode, not {other:?}"),
-    }
-}
 
 /// The next-page number of a list's links, as the client reads it.
 fn next_page(links: &api::Links) -> Option<u64> {
@@ -32,75 +16,46 @@ fn next_page(links: &api::Links) -> Option<u64> {
 }
 
 /// Every DigitalOcean decoder on one body.
-fn decode_all(body: &[u8]) {
-    decode(body, Operation::ListRegions, |l: api::RegionList| {
+fn decode_all(d: &mut Decoded, body: &[u8]) {
+    d.decode(body, Operation::ListRegions, |l: api::RegionList| {
         format!("{:?}{:?}", next_page(&l.links), l.regions.into_iter().map(model::Region::from).collect::<Vec<_>>())
     });
-    decode(body, Operation::ListPlans, |l: api::SizeList| {
+    d.decode(body, Operation::ListPlans, |l: api::SizeList| {
         format!("{:?}{:?}", next_page(&l.links), l.sizes.into_iter().map(model::Plan::from).collect::<Vec<_>>())
     });
-    decode(body, Operation::ListImages, |l: api::ImageList| {
+    d.decode(body, Operation::ListImages, |l: api::ImageList| {
         format!("{:?}{:?}", next_page(&l.links), l.images.into_iter().map(model::Image::from).collect::<Vec<_>>())
     });
-    decode(body, Operation::ListInstances, |l: api::DropletList| {
+    d.decode(body, Operation::ListInstances, |l: api::DropletList| {
         format!("{:?}{:?}", next_page(&l.links), l.droplets.into_iter().map(model::Instance::from).collect::<Vec<_>>())
     });
-    decode(body, Operation::GetInstance, |e: api::DropletEnvelope| {
+    d.decode(body, Operation::GetInstance, |e: api::DropletEnvelope| {
         let status = e.droplet.normalized_status();
         format!("{status:?}{:?}{:?}", e.links.actions.len(), model::Instance::from(e.droplet))
     });
-    for status in [401, 404, 422, 429, 500, 502] {
-        let _ = (INFO.parse_error)(status, body).to_string();
-    }
 }
 
-const FIXTURES: &[&str] = &[
-    include_str!("../../../fixtures/digitalocean/regions.json"),
-    include_str!("../../../fixtures/digitalocean/sizes.json"),
-    include_str!("../../../fixtures/digitalocean/images_distribution.json"),
-    include_str!("../../../fixtures/digitalocean/droplets_list.json"),
-    include_str!("../../../fixtures/digitalocean/droplet_get.json"),
-    include_str!("../../../fixtures/digitalocean/droplet_create.json"),
-    include_str!("../../../fixtures/digitalocean/error_401.json"),
-    include_str!("../../../fixtures/digitalocean/error_404.json"),
-    include_str!("../../../fixtures/digitalocean/error_422.json"),
-];
+/// DigitalOcean's decoders and fixtures; a create answers with the same envelope as a get.
+const DECODING: Decoding = Decoding {
+    info: &INFO,
+    decode_all,
+    fixtures: &[
+        (include_str!("../../../fixtures/digitalocean/regions.json"), Some(Operation::ListRegions)),
+        (include_str!("../../../fixtures/digitalocean/sizes.json"), Some(Operation::ListPlans)),
+        (include_str!("../../../fixtures/digitalocean/images_distribution.json"), Some(Operation::ListImages)),
+        (include_str!("../../../fixtures/digitalocean/droplets_list.json"), Some(Operation::ListInstances)),
+        (include_str!("../../../fixtures/digitalocean/droplet_get.json"), Some(Operation::GetInstance)),
+        (include_str!("../../../fixtures/digitalocean/droplet_create.json"), Some(Operation::GetInstance)),
+        (include_str!("../../../fixtures/digitalocean/error_401.json"), None),
+        (include_str!("../../../fixtures/digitalocean/error_404.json"), None),
+        (include_str!("../../../fixtures/digitalocean/error_422.json"), None),
+    ],
+};
 
-#[test]
-fn the_fixtures_decode() {
-    for text in &FIXTURES[..6] {
-        decode_all(text.as_bytes());
-    }
-    assert!(decode_json::<api::RegionList>(INFO.name, Operation::ListRegions, FIXTURES[0].as_bytes()).is_ok());
-    assert!(decode_json::<api::DropletEnvelope>(INFO.name, Operation::GetInstance, FIXTURES[4].as_bytes()).is_ok());
-}
+prov_core::decoder_properties!(DECODING);
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
-
-    #[test]
-    fn arbitrary_bytes_never_panic(body in vec(any::<u8>(), 0..1024)) {
-        decode_all(&body);
-    }
-
-    #[test]
-    fn arbitrary_json_never_panics(seed in vec(any::<u8>(), 0..512)) {
-        decode_all(arbitrary_json(&seed).to_string().as_bytes());
-    }
-
-    #[test]
-    fn broken_fixtures_never_panic(which in 0..FIXTURES.len(), edits in vec(any::<u8>(), 0..64), cut in any::<u16>()) {
-        let fixture: serde_json::Value = serde_json::from_str(FIXTURES[which]).unwrap_or_default();
-        let text = mutate(&fixture, &edits).to_string();
-        decode_all(text.as_bytes());
-        decode_all(&text.as_bytes()[..usize::from(cut) % (text.len() + 1)]);
-    }
-
-    #[test]
-    fn error_bodies_never_panic(status in any::<u16>(), body in vec(any::<u8>(), 0..512), seed in vec(any::<u8>(), 0..128)) {
-        let _ = (INFO.parse_error)(status, &body).to_string();
-        let _ = (INFO.parse_error)(status, arbitrary_json(&seed).to_string().as_bytes()).to_string();
-    }
 
     #[test]
     fn link_and_unit_helpers_never_panic(url in ".{0,60}", slug in ".{0,8}", tb in any::<f64>()) {

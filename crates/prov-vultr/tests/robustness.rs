@@ -1,98 +1,48 @@
 //! Vultr's answer decoders never panic: arbitrary bytes, arbitrary JSON, and the recorded fixtures with single
 //! fields broken all go through `prov_core::http::decode_json` with the crate's payload types, the conversions
-//! into prov's models, and `INFO.parse_error`. A decode failure is always `Error::Decode` naming a JSON path.
+//! into prov's models, and `INFO.parse_error`. A decode failure is always `Error::Decode` naming a JSON path. The
+//! properties are shared by every provider (`prov_core::decoder_properties!`); this file lists Vultr's decoders.
 
-use proptest::collection::vec;
-use proptest::prelude::*;
-use prov_core::Error;
-use prov_core::http::decode_json;
 use prov_core::model;
 use prov_core::provider::Operation;
-use prov_core::sandbox::testing::{arbitrary_json, mutate};
+use prov_core::sandbox::testing::{Decoded, Decoding};
 use prov_vultr::{INFO, api};
-use serde::de::DeserializeOwned;
-
-/// Decodes `body` as `T` and, when that works, converts it with `into_model`.
-fn decode<T: DeserializeOwned>(body: &[u8], op: Operation, into_model: impl FnOnce(T) -> String) {
-    match decode_json::<T>(INFO.name, op, body) {
-        Ok(v) => {
-            let _ = into_model(v);
-        }
-        Err(Error::Decode { path, message, .. }) => {
-            assert!(!path.is_empty() && !message.is_empty(), "a decode error names a path and a cause");
-        }
-        Err(other) => panic!("decoding fails only with Error::Decode, not {other:?}"),
-    }
-}
 
 /// Every Vultr decoder on one body.
-fn decode_all(body: &[u8]) {
-    decode(body, Operation::ListRegions, |l: api::RegionList| {
+fn decode_all(d: &mut Decoded, body: &[u8]) {
+    d.decode(body, Operation::ListRegions, |l: api::RegionList| {
         format!("{:?}{:?}", l.regions.into_iter().map(model::Region::from).collect::<Vec<_>>(), l.meta.links.next)
     });
-    decode(body, Operation::ListPlans, |l: api::PlanList| {
+    d.decode(body, Operation::ListPlans, |l: api::PlanList| {
         format!("{:?}", l.plans.into_iter().map(model::Plan::from).collect::<Vec<_>>())
     });
-    decode(body, Operation::ListImages, |l: api::OsList| {
+    d.decode(body, Operation::ListImages, |l: api::OsList| {
         format!("{:?}", l.os.into_iter().map(model::Image::from).collect::<Vec<_>>())
     });
-    decode(body, Operation::ListInstances, |l: api::InstanceList| {
+    d.decode(body, Operation::ListInstances, |l: api::InstanceList| {
         format!("{:?}", l.instances.into_iter().map(model::Instance::from).collect::<Vec<_>>())
     });
-    decode(body, Operation::GetInstance, |e: api::InstanceEnvelope| {
+    d.decode(body, Operation::GetInstance, |e: api::InstanceEnvelope| {
         let status = e.instance.normalized_status();
         format!("{status:?}{:?}", model::Instance::from(e.instance))
     });
-    for status in [400, 401, 404, 429, 500, 502] {
-        let _ = (INFO.parse_error)(status, body);
-    }
 }
 
-const FIXTURES: &[&str] = &[
-    include_str!("../../../fixtures/vultr/regions.json"),
-    include_str!("../../../fixtures/vultr/plans.json"),
-    include_str!("../../../fixtures/vultr/os.json"),
-    include_str!("../../../fixtures/vultr/instances_list.json"),
-    include_str!("../../../fixtures/vultr/instance_get.json"),
-    include_str!("../../../fixtures/vultr/instance_create.json"),
-    include_str!("../../../fixtures/vultr/error_400.json"),
-    include_str!("../../../fixtures/vultr/error_401.json"),
-    include_str!("../../../fixtures/vultr/error_404.json"),
-];
+/// Vultr's decoders and fixtures; a create answers with the same envelope as a get.
+const DECODING: Decoding = Decoding {
+    info: &INFO,
+    decode_all,
+    fixtures: &[
+        (include_str!("../../../fixtures/vultr/regions.json"), Some(Operation::ListRegions)),
+        (include_str!("../../../fixtures/vultr/plans.json"), Some(Operation::ListPlans)),
+        (include_str!("../../../fixtures/vultr/os.json"), Some(Operation::ListImages)),
+        (include_str!("../../../fixtures/vultr/instances_list.json"), Some(Operation::ListInstances)),
+        (include_str!("../../../fixtures/vultr/instance_get.json"), Some(Operation::GetInstance)),
+        (include_str!("../../../fixtures/vultr/instance_create.json"), Some(Operation::GetInstance)),
+        (include_str!("../../../fixtures/vultr/error_400.json"), None),
+        (include_str!("../../../fixtures/vultr/error_401.json"), None),
+        (include_str!("../../../fixtures/vultr/error_404.json"), None),
+    ],
+};
 
-#[test]
-fn the_fixtures_decode() {
-    for text in &FIXTURES[..6] {
-        decode_all(text.as_bytes());
-    }
-    assert!(decode_json::<api::RegionList>(INFO.name, Operation::ListRegions, FIXTURES[0].as_bytes()).is_ok());
-    assert!(decode_json::<api::InstanceEnvelope>(INFO.name, Operation::GetInstance, FIXTURES[4].as_bytes()).is_ok());
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
-
-    #[test]
-    fn arbitrary_bytes_never_panic(body in vec(any::<u8>(), 0..1024)) {
-        decode_all(&body);
-    }
-
-    #[test]
-    fn arbitrary_json_never_panics(seed in vec(any::<u8>(), 0..512)) {
-        decode_all(arbitrary_json(&seed).to_string().as_bytes());
-    }
-
-    #[test]
-    fn broken_fixtures_never_panic(which in 0..FIXTURES.len(), edits in vec(any::<u8>(), 0..64), cut in any::<u16>()) {
-        let fixture: serde_json::Value = serde_json::from_str(FIXTURES[which]).unwrap_or_default();
-        let text = mutate(&fixture, &edits).to_string();
-        decode_all(text.as_bytes());
-        decode_all(&text.as_bytes()[..usize::from(cut) % (text.len() + 1)]);
-    }
-
-    #[test]
-    fn error_bodies_never_panic(status in any::<u16>(), body in vec(any::<u8>(), 0..512), seed in vec(any::<u8>(), 0..128)) {
-        let _ = (INFO.parse_error)(status, &body).to_string();
-        let _ = (INFO.parse_error)(status, arbitrary_json(&seed).to_string().as_bytes()).to_string();
-    }
-}
+prov_core::decoder_properties!(DECODING);

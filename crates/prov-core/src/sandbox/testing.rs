@@ -7,15 +7,22 @@
 //! A provider crate describes itself once as a [`Subject`] and expands [`crate::fault_matrix!`] in its
 //! `tests/faults.rs`, which makes one `#[test]` per case. The cases panic with a message when a check fails:
 //! this module is test support, not library code for production use.
+//!
+//! It also holds what the other provider tests share: [`start_sandbox`] and [`client_settings`] for a client
+//! against a sandbox, and the decoder robustness properties — a provider's `tests/robustness.rs` describes its
+//! decoders and fixtures as a [`Decoding`] and expands [`crate::decoder_properties!`]; the fuzz targets use the
+//! same [`Decoded`] checks and [`mutate`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
 
 use super::{Dialect, Sandbox, SandboxOptions};
 use crate::clock::ManualClock;
 use crate::create::create_once;
 use crate::error::Error;
-use crate::http::ClientSettings;
+use crate::http::{ClientSettings, decode_json};
 use crate::provider::{CreateSpec, Deleted, Operation, Provider, ProviderInfo};
 use crate::secret::Secret;
 
@@ -31,6 +38,23 @@ pub const SHORT_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// How long the stall cases hold an answer: far beyond [`SHORT_TIMEOUT`].
 pub const STALL: &str = "5s";
+
+/// Starts a sandbox serving `dialect` on a free loopback port; a created instance takes `boot` to get ready.
+pub fn start_sandbox(dialect: Arc<dyn Dialect>, boot: Duration) -> Sandbox {
+    Sandbox::start("127.0.0.1:0", vec![dialect], SandboxOptions { boot, ..SandboxOptions::default() })
+        .unwrap_or_else(|e| panic!("sandbox: {e}"))
+}
+
+/// Settings for a client of `info` talking to `sandbox` with `token`, on a [`ManualClock`] so that no retry
+/// wait blocks.
+pub fn client_settings(sandbox: &Sandbox, info: &ProviderInfo, token: Option<&str>) -> ClientSettings {
+    ClientSettings {
+        base_url: Some(sandbox.base_url(info.sandbox_path)),
+        token: token.map(Secret::new),
+        clock: Arc::new(ManualClock::new()),
+        ..ClientSettings::default()
+    }
+}
 
 /// A provider under test, described once by its crate.
 pub struct Subject {
@@ -82,12 +106,10 @@ impl Rig {
             Sandbox::start("127.0.0.1:0", vec![(s.dialect)(images)], opts).unwrap_or_else(|e| panic!("sandbox: {e}"));
         let clock = Arc::new(ManualClock::new());
         let settings = ClientSettings {
-            base_url: Some(sandbox.base_url(s.info.sandbox_path)),
-            token: Some(Secret::new(TOKEN)),
             clock: clock.clone(),
             request_timeout: timeout,
             connect_timeout: Duration::from_secs(5),
-            ..ClientSettings::default()
+            ..client_settings(&sandbox, s.info, Some(TOKEN))
         };
         let client = (s.connect)(&settings).unwrap_or_else(|e| panic!("client: {e}"));
         Self { sandbox, clock, client, info: s.info, instances_path }
@@ -492,6 +514,163 @@ macro_rules! fault_matrix {
                 $crate::sandbox::testing::$case(&$subject);
             }
         )+
+    };
+}
+
+/// The statuses whose error bodies the decoder checks parse (`INFO.parse_error`) on every body.
+pub const ERROR_STATUSES: [u16; 7] = [400, 401, 404, 422, 429, 500, 502];
+
+/// A provider's answer decoders run on one body, keeping which of them accepted it.
+#[derive(Debug)]
+pub struct Decoded {
+    info: &'static ProviderInfo,
+    accepted: Vec<Operation>,
+}
+
+impl Decoded {
+    /// Nothing decoded yet.
+    pub fn new(info: &'static ProviderInfo) -> Self {
+        Self { info, accepted: Vec::new() }
+    }
+
+    /// Decodes `body` as `T` (the answer of `op`) with `prov_core::http::decode_json` and, when that works,
+    /// converts it with `into_model`. A failure must be [`Error::Decode`] naming a JSON path and a cause; anything
+    /// else panics.
+    pub fn decode<T: DeserializeOwned, R>(&mut self, body: &[u8], op: Operation, into_model: impl FnOnce(T) -> R) {
+        match decode_json::<T>(self.info.name, op, body) {
+            Ok(v) => {
+                let _ = into_model(v);
+                self.accepted.push(op);
+            }
+            Err(Error::Decode { path, message, .. }) => {
+                assert!(!path.is_empty() && !message.is_empty(), "a decode error names a path and a cause");
+            }
+            Err(other) => panic!("decoding fails only with Error::Decode, not {other:?}"),
+        }
+    }
+
+    /// The operations whose decoder accepted the body.
+    pub fn accepted(&self) -> &[Operation] {
+        &self.accepted
+    }
+}
+
+/// A provider's answer decoders, described once by its crate for the robustness properties.
+pub struct Decoding {
+    /// The provider's descriptor (its `parse_error` is checked too).
+    pub info: &'static ProviderInfo,
+    /// Runs every decoder of the provider on one body (each through [`Decoded::decode`], with the model
+    /// conversions and paging helpers it feeds).
+    pub decode_all: fn(&mut Decoded, &[u8]),
+    /// The recorded fixtures (`include_str!`), each with the operation whose decoder must accept it (`None` for
+    /// error bodies).
+    pub fixtures: &'static [(&'static str, Option<Operation>)],
+}
+
+impl std::fmt::Debug for Decoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoding").field("provider", &self.info.name).finish_non_exhaustive()
+    }
+}
+
+/// Runs every decoder of `d` on `body`, and `parse_error` with every status of [`ERROR_STATUSES`].
+pub fn decode_everything(d: &Decoding, body: &[u8]) -> Decoded {
+    let mut decoded = Decoded::new(d.info);
+    (d.decode_all)(&mut decoded, body);
+    for status in ERROR_STATUSES {
+        let _ = (d.info.parse_error)(status, body).to_string();
+    }
+    decoded
+}
+
+/// Every fixture goes through every decoder without a panic, and each answer fixture is accepted by the decoder
+/// of its operation.
+pub fn the_fixtures_decode(d: &Decoding) {
+    for (i, (text, op)) in d.fixtures.iter().enumerate() {
+        let decoded = decode_everything(d, text.as_bytes());
+        if let Some(op) = op {
+            assert!(decoded.accepted().contains(op), "fixture #{i} does not decode as the answer to {op}");
+        }
+    }
+}
+
+/// Arbitrary bytes through every decoder.
+pub fn arbitrary_bytes_never_panic(d: &Decoding, body: &[u8]) {
+    decode_everything(d, body);
+}
+
+/// Arbitrary JSON (see [`arbitrary_json`]) from `seed` through every decoder.
+pub fn arbitrary_json_never_panics(d: &Decoding, seed: &[u8]) {
+    decode_everything(d, arbitrary_json(seed).to_string().as_bytes());
+}
+
+/// Fixture number `which` (modulo their count) with `edits` (see [`mutate`]) through every decoder, whole and
+/// cut at `cut` (modulo its length + 1).
+pub fn broken_fixtures_never_panic(d: &Decoding, which: usize, edits: &[u8], cut: u16) {
+    let Some((text, _)) = d.fixtures.get(which % d.fixtures.len().max(1)) else { return };
+    let fixture: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let text = mutate(&fixture, edits).to_string();
+    decode_everything(d, text.as_bytes());
+    decode_everything(d, &text.as_bytes()[..usize::from(cut) % (text.len() + 1)]);
+}
+
+/// `parse_error` with any status on arbitrary bytes and on arbitrary JSON from `seed`.
+pub fn error_bodies_never_panic(d: &Decoding, status: u16, body: &[u8], seed: &[u8]) {
+    let _ = (d.info.parse_error)(status, body).to_string();
+    let _ = (d.info.parse_error)(status, arbitrary_json(seed).to_string().as_bytes()).to_string();
+}
+
+/// Expands to the decoder robustness tests for a [`Decoding`]: `the_fixtures_decode` and four proptest properties
+/// (arbitrary bytes, arbitrary JSON, broken fixtures, error bodies), 256 cases each.
+/// `prov_core::decoder_properties!(DECODING);` in a provider crate's `tests/robustness.rs`, which must have
+/// `proptest` as a dev-dependency.
+#[macro_export]
+macro_rules! decoder_properties {
+    ($decoding:expr) => {
+        #[test]
+        fn the_fixtures_decode() {
+            $crate::sandbox::testing::the_fixtures_decode(&$decoding);
+        }
+
+        ::proptest::proptest! {
+            #![proptest_config(::proptest::prelude::ProptestConfig {
+                cases: 256,
+                failure_persistence: None,
+                ..::proptest::prelude::ProptestConfig::default()
+            })]
+
+            #[test]
+            fn arbitrary_bytes_never_panic(
+                body in ::proptest::collection::vec(::proptest::prelude::any::<u8>(), 0..1024),
+            ) {
+                $crate::sandbox::testing::arbitrary_bytes_never_panic(&$decoding, &body);
+            }
+
+            #[test]
+            fn arbitrary_json_never_panics(
+                seed in ::proptest::collection::vec(::proptest::prelude::any::<u8>(), 0..512),
+            ) {
+                $crate::sandbox::testing::arbitrary_json_never_panics(&$decoding, &seed);
+            }
+
+            #[test]
+            fn broken_fixtures_never_panic(
+                which in 0..$decoding.fixtures.len(),
+                edits in ::proptest::collection::vec(::proptest::prelude::any::<u8>(), 0..64),
+                cut in ::proptest::prelude::any::<u16>(),
+            ) {
+                $crate::sandbox::testing::broken_fixtures_never_panic(&$decoding, which, &edits, cut);
+            }
+
+            #[test]
+            fn error_bodies_never_panic(
+                status in ::proptest::prelude::any::<u16>(),
+                body in ::proptest::collection::vec(::proptest::prelude::any::<u8>(), 0..512),
+                seed in ::proptest::collection::vec(::proptest::prelude::any::<u8>(), 0..128),
+            ) {
+                $crate::sandbox::testing::error_bodies_never_panic(&$decoding, status, &body, &seed);
+            }
+        }
     };
 }
 
