@@ -432,6 +432,31 @@ pub fn instance(fmt: OutputFormat, i: &Instance) -> CmdResult {
     print_table(&t)
 }
 
+/// Asks for confirmation of a destructive action on stderr. Without a terminal on stdin it refuses (exit 2) and
+/// says to pass `--yes`; anything but `y`/`yes` is "no" (exit 2, nothing done).
+pub fn confirm(what: &str, details: &[String], question: &str) -> CmdResult {
+    use std::io::BufRead;
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::usage(format!(
+            "refusing to {what} without confirmation: stdin is not a terminal; pass --yes"
+        )));
+    }
+    let mut err = std::io::stderr().lock();
+    for line in details {
+        let _ = writeln!(err, "{line}");
+    }
+    let _ = write!(err, "{question} [y/N] ");
+    let _ = err.flush();
+    drop(err);
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES") {
+        Ok(())
+    } else {
+        Err(Failure::usage(format!("not confirmed; nothing to {what} was touched")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

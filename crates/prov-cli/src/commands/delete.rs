@@ -1,8 +1,6 @@
 //! `prov delete <provider> <id>...`: asks on a terminal, refuses without `--yes` otherwise, and reports an id that
 //! is already gone as such rather than as a failure.
 
-use std::io::{BufRead, IsTerminal, Write};
-
 use prov_core::provider::{Deleted, Operation};
 
 use crate::args::OutputFormat;
@@ -14,17 +12,8 @@ pub(crate) fn run(cx: &Context, provider: &str, ids: &[String], yes: bool) -> Cm
     let p = cx.connect(info)?;
     p.http().require_token(Operation::DeleteInstance)?;
     if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(Failure::usage("refusing to delete without confirmation: stdin is not a terminal; pass --yes"));
-        }
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "Delete {} instance(s) on {}: {}? [y/N] ", ids.len(), info.display_name, ids.join(", "));
-        let _ = err.flush();
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES") {
-            return Err(Failure::usage("not confirmed; nothing was deleted"));
-        }
+        let question = format!("Delete {} instance(s) on {}: {}?", ids.len(), info.display_name, ids.join(", "));
+        output::confirm("delete", &[], &question)?;
     }
     let (mut deleted, mut gone, mut failures) = (Vec::new(), Vec::new(), Vec::new());
     for id in ids {

@@ -3,7 +3,6 @@
 //! one is gone.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -45,23 +44,9 @@ pub(crate) fn run(cx: &Context, path: &Path, yes: bool, wait: bool, timeout: Dur
         };
     }
     if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(Failure::usage(
-                "refusing to destroy without confirmation: stdin is not a terminal; pass --yes",
-            ));
-        }
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "prov destroy will delete {} instance(s):", targets.len());
-        for (p, id, label) in &targets {
-            let _ = writeln!(err, "  {p} {label} ({id})");
-        }
-        let _ = write!(err, "Delete them? [y/N] ");
-        let _ = err.flush();
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES") {
-            return Err(Failure::usage("not confirmed; nothing was deleted"));
-        }
+        let mut details = vec![format!("prov destroy will delete {} instance(s):", targets.len())];
+        details.extend(targets.iter().map(|(p, id, label)| format!("  {p} {label} ({id})")));
+        output::confirm("destroy", &details, "Delete them?")?;
     }
     let (mut deleted, mut gone, mut failures) = (Vec::new(), Vec::new(), Vec::new());
     for (name, id, label) in &targets {

@@ -439,25 +439,19 @@ fn build_one(
             ("ssh_keys", V::List(l)) => spec.ssh_keys.extend(l),
             ("hostname", V::Str(s)) => spec.hostname = Some(s),
             ("root_password", V::Str(s)) => spec.root_password = Some(Secret::new(s)),
+            ("user_data" | "user_data_file", V::Str(_)) if user_data_at.is_some() => {
+                let other = user_data_at.map_or("", |(_, k)| k);
+                cx.error(
+                    f.key_at,
+                    Some(key),
+                    format!("give either `user_data` or `user_data_file`, not both (`{other}` is set too)"),
+                );
+            }
             ("user_data", V::Str(s)) => {
-                if let Some((_, other)) = user_data_at {
-                    cx.error(
-                        f.key_at,
-                        Some(key),
-                        format!("give either `user_data` or `user_data_file`, not both (`{other}` is set too)"),
-                    );
-                }
                 user_data_at = Some((f.value_at, "user_data"));
                 spec.user_data = Some(Secret::new(s));
             }
             ("user_data_file", V::Str(s)) => {
-                if let Some((_, other)) = user_data_at {
-                    cx.error(
-                        f.key_at,
-                        Some(key),
-                        format!("give either `user_data` or `user_data_file`, not both (`{other}` is set too)"),
-                    );
-                }
                 user_data_at = Some((f.value_at, "user_data_file"));
                 let file = base_dir.join(&s);
                 match std::fs::read_to_string(&file) {
