@@ -337,7 +337,8 @@ fn build(raw: RawPlan, path: &Path, registry: &[&'static ProviderInfo], cx: &mut
             registry,
             raw.legacy_label_hint.as_deref(),
             cx,
-        );
+        )
+        .unwrap_or_default();
         for ip in expanded {
             let (label, at) = (ip.spec.label.clone(), field_at(&ri, "label").unwrap_or(ri.at));
             if let Some((_, first)) = labels.iter().find(|(l, _)| *l == label) {
@@ -355,20 +356,8 @@ fn field_at(ri: &RawInstance, key: &str) -> Option<Location> {
     ri.fields.iter().find(|f| f.key == key).map(|f| f.value_at)
 }
 
-fn build_instance(
-    ri: &RawInstance,
-    default_provider: Option<&'static ProviderInfo>,
-    had_default: bool,
-    base_dir: &Path,
-    registry: &[&'static ProviderInfo],
-    generated_label: Option<&str>,
-    cx: &mut Cx,
-) -> Vec<InstancePlan> {
-    build_one(ri, default_provider, had_default, base_dir, registry, generated_label, cx).unwrap_or_default()
-}
-
 /// Builds the instances of one `[[instance]]` (several with `count`), or `None` after reporting its problems.
-fn build_one(
+fn build_instance(
     ri: &RawInstance,
     default_provider: Option<&'static ProviderInfo>,
     had_default: bool,
