@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use prov_core::sandbox::{
-    Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, fixture_items, grown, page_of,
+    Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, fixture_items, fixture_object, grown, page_of,
 };
 use serde_json::{Map, Value, json};
 
@@ -88,10 +88,7 @@ impl DigitalOceanDialect {
             regions: fixture_items(REGIONS, "regions"),
             sizes: fixture_items(SIZES, "sizes"),
             images: fixture_items(IMAGES, "images"),
-            template: serde_json::from_str::<Value>(DROPLET)
-                .ok()
-                .and_then(|v| v.get("droplet").cloned())
-                .unwrap_or_else(|| json!({})),
+            template: fixture_object(DROPLET, Some("droplet")),
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use prov_core::sandbox::{
-    Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, fixture_items, grown, page_of,
+    Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, fixture_items, fixture_object, grown, page_of,
 };
 use serde_json::{Map, Value, json};
 
@@ -51,10 +51,7 @@ impl LinodeDialect {
             regions: fixture_items(REGIONS, "data"),
             types: fixture_items(TYPES, "data"),
             images: fixture_items(IMAGES, "data"),
-            template: serde_json::from_str::<Value>(INSTANCE)
-                .ok()
-                .filter(Value::is_object)
-                .unwrap_or_else(|| json!({})),
+            template: fixture_object(INSTANCE, None),
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use prov_core::sandbox::{
-    Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, fixture_items, grown, page_of,
+    Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, fixture_items, fixture_object, grown, page_of,
 };
 use serde_json::{Value, json};
 
@@ -37,10 +37,7 @@ impl VultrDialect {
             regions: fixture_items(REGIONS, "regions"),
             plans: fixture_items(PLANS, "plans"),
             os: fixture_items(OS, "os"),
-            template: serde_json::from_str::<Value>(INSTANCE)
-                .ok()
-                .and_then(|v| v.get("instance").cloned())
-                .unwrap_or_else(|| json!({})),
+            template: fixture_object(INSTANCE, Some("instance")),
         }
     }
 

@@ -241,6 +241,17 @@ pub fn fixture_items(text: &str, key: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// The object a fixture holds, under `key` when given (`{"instance": {...}}`) or the whole body (Linode's
+/// unwrapped objects); `{}` when the fixture is unreadable. Dialects render instances from such templates.
+pub fn fixture_object(text: &str, key: Option<&str>) -> Value {
+    let body = serde_json::from_str::<Value>(text).ok();
+    let inner = match key {
+        Some(k) => body.and_then(|v| v.get(k).cloned()),
+        None => body,
+    };
+    inner.filter(Value::is_object).unwrap_or_else(|| serde_json::json!({}))
+}
+
 /// `n` catalogue items made by repeating `base`; `rename(item, i)` gives the copies (`i` ≥ `base.len()`) their
 /// own ids and names. For paging and memory benchmarks with large catalogues.
 pub fn grown(base: &[Value], n: usize, rename: impl Fn(&mut Value, usize)) -> Vec<Value> {
