@@ -166,16 +166,7 @@ mod tests {
     use prov_core::Secret;
 
     use super::*;
-
-    fn spec() -> CreateSpec {
-        CreateSpec {
-            label: "web-1".into(),
-            region: "ap-southeast".into(),
-            plan: "g6-nanode-1".into(),
-            image: "linode/debian12".into(),
-            ..CreateSpec::default()
-        }
-    }
+    use crate::tests::spec;
 
     fn client() -> Linode {
         Linode::new(&ClientSettings::default()).unwrap_or_else(|e| panic!("{e}"))

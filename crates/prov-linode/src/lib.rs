@@ -179,7 +179,8 @@ mod tests {
 
     use super::*;
 
-    fn spec() -> CreateSpec {
+    /// A valid create for the unit tests of this crate.
+    pub(crate) fn spec() -> CreateSpec {
         CreateSpec {
             label: "web-1".into(),
             region: "ap-southeast".into(),
