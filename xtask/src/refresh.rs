@@ -157,7 +157,7 @@ fn fetch_all(
                 .and_then(|url| url.split(['?', '&']).find_map(|kv| kv.strip_prefix("page=")))
                 .map(|p| vec![("page".to_owned(), p.to_owned())]),
         };
-        Ok(Page { items, next })
+        Ok(Page::new(items, next))
     })?;
     Ok(items)
 }

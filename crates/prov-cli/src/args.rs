@@ -29,8 +29,12 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// API base URL including the version segment (overrides `PROV_<PROVIDER>_API_URL`).
+    /// Only with commands that involve exactly one provider: a token is sent only to its own provider.
     #[arg(long, global = true, value_name = "URL")]
     pub api_url: Option<String>,
+    /// Time allowed for one request, answer included; a stalled provider fails a command within twice this.
+    #[arg(long, global = true, env = "PROV_REQUEST_TIMEOUT", default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub request_timeout: std::time::Duration,
 }
 
 /// Output formats.

@@ -11,6 +11,8 @@ pub mod progress;
 pub mod settings;
 
 use std::ffi::OsString;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use clap::Parser;
 
@@ -46,6 +48,19 @@ impl From<prov_core::plan::PlanErrors> for Failure {
     }
 }
 
+/// The process-wide cancel flag: set by Ctrl-C or SIGTERM (the handler [`run`] installs), honoured by every
+/// client (requests in flight are abandoned within 100 ms) and by apply (no create starts afterwards).
+pub fn cancel_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false))).clone()
+}
+
+fn install_interrupt_handler() {
+    let flag = cancel_flag();
+    // Fails only when a handler is already installed (run called twice in one process): that one sets the flag.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+}
+
 /// Result of a command.
 pub type CmdResult = Result<(), Failure>;
 
@@ -64,6 +79,7 @@ where
         }
     };
     logger::init(cli.global.verbose);
+    install_interrupt_handler();
     match commands::dispatch(cli) {
         Ok(()) => 0,
         Err(f) => {

@@ -59,6 +59,7 @@ pub struct Context {
     /// `-v` count.
     pub verbose: u8,
     api_url: Option<String>,
+    request_timeout: Duration,
     sandbox: Option<Sandbox>,
 }
 
@@ -84,12 +85,36 @@ impl Context {
         } else {
             None
         };
-        Ok(Self { output: global.output, verbose: global.verbose, api_url: global.api_url.clone(), sandbox })
+        if global.request_timeout.is_zero() {
+            return Err(Failure::usage("--request-timeout must be more than 0s"));
+        }
+        Ok(Self {
+            output: global.output,
+            verbose: global.verbose,
+            api_url: global.api_url.clone(),
+            request_timeout: global.request_timeout,
+            sandbox,
+        })
+    }
+
+    /// Refuses `--api-url` when `providers` (the distinct providers a command involves) are more than one: the
+    /// URL would receive every provider's token. Exit 2, before anything is sent.
+    pub fn one_url_one_provider(&self, providers: &[&str]) -> Result<(), Failure> {
+        if self.api_url.is_some() && providers.len() > 1 {
+            return Err(Failure::usage(format!(
+                "--api-url applies to one provider, and this involves {} ({}); set PROV_<PROVIDER>_API_URL for each instead",
+                providers.len(),
+                providers.join(", ")
+            )));
+        }
+        Ok(())
     }
 
     /// Client settings for `info`.
     pub fn client_settings(&self, info: &ProviderInfo) -> ClientSettings {
         let mut s = ClientSettings::from_env(info);
+        s.request_timeout = self.request_timeout;
+        s.cancel = crate::cancel_flag();
         if let Some(url) = &self.api_url {
             s.base_url = Some(url.clone());
         }

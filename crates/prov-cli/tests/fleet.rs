@@ -236,7 +236,7 @@ fn a_create_whose_answer_is_lost_after_the_server_acted_ends_with_one_adopted_in
         let o = prov(&sb, &["-o", "json", "apply", &example.display().to_string()]);
         assert_eq!(o.status.code(), Some(0), "{provider}: {}", stderr(&o));
         let row = &json(&o)["instances"][0];
-        assert_eq!(row["action"], "adopted", "{provider}: {row}");
+        assert_eq!(row["action"], "recovered", "{provider}: {row}");
         assert_eq!(row["status"], "ready", "{provider}");
         assert!(
             stderr(&o).contains("the answer to the create was lost; found") && stderr(&o).contains("not created twice"),

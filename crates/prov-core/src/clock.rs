@@ -2,6 +2,7 @@
 //! logic is tested instantly and deterministically.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// A source of time that can also sleep. Everything that waits (retries, polling) goes through one.
@@ -12,6 +13,19 @@ pub trait Clock: Send + Sync {
     fn wall(&self) -> SystemTime;
     /// Sleeps for `d` (a manual clock only advances).
     fn sleep(&self, d: Duration);
+    /// Sleeps for `d` unless `cancel` is set first (checked every 100 ms); true when it was cancelled.
+    fn sleep_unless(&self, d: Duration, cancel: &AtomicBool) -> bool {
+        let mut left = d;
+        while !left.is_zero() {
+            if cancel.load(Ordering::Relaxed) {
+                return true;
+            }
+            let slice = left.min(Duration::from_millis(100));
+            self.sleep(slice);
+            left -= slice;
+        }
+        cancel.load(Ordering::Relaxed)
+    }
 }
 
 /// The real clock.
@@ -81,5 +95,13 @@ impl Clock for ManualClock {
             s.0 += d;
             s.1.push(d);
         }
+    }
+    /// One recorded sleep (time only advances), unless `cancel` is already set.
+    fn sleep_unless(&self, d: Duration, cancel: &AtomicBool) -> bool {
+        if cancel.load(Ordering::Relaxed) {
+            return true;
+        }
+        self.sleep(d);
+        false
     }
 }

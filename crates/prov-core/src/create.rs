@@ -1,15 +1,40 @@
 //! Duplicate-safe create. No provider offers an idempotency key (FACTS.md §9), so every create attempt carries a
 //! unique marker tag; when the answer is lost (connection dropped, timeout, 5xx, an unreadable 2xx body) the marker
-//! is looked up before deciding: found → that instance is the result; not found → one more attempt at most. A
-//! create is never sent again for an instance that exists. Markers stay on the instance (prov's operations are
-//! read, create and delete only) and are documented in docs/plan-format.md.
+//! is looked up repeatedly over a settle window (providers act late and their lists lag) before deciding: found →
+//! that instance is the result; certainly absent after the whole window → one more attempt at most; unknown (the
+//! lookups failed) → nothing is resent. A create is never sent again for an instance that exists. Markers stay on
+//! the instance (prov's operations are read, create and delete only) and are documented in docs/plan-format.md.
+
+use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::model::Instance;
 use crate::provider::{CreateSpec, Created, MANAGED_TAG, Provider};
 use crate::secret::{Secret, generate_password};
 
 /// Prefix of the per-create marker tags.
 pub const MARKER_PREFIX: &str = "prov-create-";
+
+/// How long a lost create is looked up by its marker before it is taken as not created (docs/reliability.md).
+pub const SETTLE_WINDOW: Duration = Duration::from_secs(30);
+
+/// Time between marker lookups within the settle window.
+pub const LOOKUP_INTERVAL: Duration = Duration::from_secs(3);
+
+/// How a create resolves a lost answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreateOptions {
+    /// Marker lookups continue this long after a lost answer before the one permitted retry.
+    pub settle: Duration,
+    /// Time between lookups.
+    pub lookup_interval: Duration,
+}
+
+impl Default for CreateOptions {
+    fn default() -> Self {
+        Self { settle: SETTLE_WINDOW, lookup_interval: LOOKUP_INTERVAL }
+    }
+}
 
 /// How a create ended.
 #[derive(Debug, Clone)]
@@ -20,6 +45,8 @@ pub struct CreateOutcome {
     pub recovered: bool,
     /// How many create requests were sent (1 or 2).
     pub attempts: u32,
+    /// The marker tag every attempt carried.
+    pub marker: String,
 }
 
 /// A fresh marker tag: the prefix and 16 hex digits from the OS-seeded RNG.
@@ -34,20 +61,34 @@ pub fn outcome_unknown(e: &Error) -> bool {
         Error::Api { status, .. } => *status >= 500,
         // A 2xx answer we could not read: the provider acted.
         Error::Decode { .. } => true,
+        // Abandoned while in flight: the provider may have acted.
+        Error::Interrupted => true,
         _ => false,
     }
 }
 
-/// Creates the instance `spec` describes, tagged `prov-managed` and with a marker, never twice. When the provider
-/// takes a root password and none is given, one is generated here, before the first attempt, so it can be
-/// reported even if the instance is only found through its marker.
+/// Creates the instance `spec` describes, tagged `prov-managed` and with a fresh marker, never twice, with the
+/// default settle window.
 pub fn create_once(p: &dyn Provider, spec: &CreateSpec) -> Result<CreateOutcome> {
+    create_marked(p, spec, &new_marker(), &CreateOptions::default())
+}
+
+/// What the marker lookups over a settle window showed.
+enum Lookup {
+    Found(Instance),
+    Absent,
+    Unknown(Error),
+}
+
+/// Creates the instance `spec` describes with `marker` (so a caller can look it up later whatever happens). When
+/// the provider takes a root password and none is given, one is generated here, before the first attempt, so it
+/// can be reported even if the instance is only found through its marker.
+pub fn create_marked(p: &dyn Provider, spec: &CreateSpec, marker: &str, opts: &CreateOptions) -> Result<CreateOutcome> {
     let mut spec = spec.clone();
     if !spec.tags.iter().any(|t| t == MANAGED_TAG) {
         spec.tags.push(MANAGED_TAG.to_owned());
     }
-    let marker = new_marker();
-    spec.tags.push(marker.clone());
+    spec.tags.push(marker.to_owned());
     let mut generated: Option<Secret> = None;
     if spec.root_password.is_none() && p.info().supports_key("root_password") && !spec.image.is_empty() {
         let pw = generate_password(32);
@@ -55,40 +96,78 @@ pub fn create_once(p: &dyn Provider, spec: &CreateSpec) -> Result<CreateOutcome>
         generated = Some(pw);
     }
     let name = p.info().name;
+    let outcome = |created: Created, recovered, attempts| CreateOutcome {
+        created,
+        recovered,
+        attempts,
+        marker: marker.to_owned(),
+    };
     for attempt in 1..=2 {
         let err = match p.create_instance(&spec) {
             Ok(mut created) => {
                 if generated.is_some() {
                     created.generated_password = generated;
                 }
-                return Ok(CreateOutcome { created, recovered: false, attempts: attempt });
+                return Ok(outcome(created, false, attempt));
             }
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
             Err(e) if outcome_unknown(&e) => e,
             Err(e) => return Err(e),
         };
-        log::warn!("{name}: the answer to creating `{}` was lost ({err}); looking for marker {marker}", spec.label);
-        match p.find_instances(&spec.label, &marker) {
-            Ok(found) if !found.is_empty() => {
-                if found.len() > 1 {
-                    log::warn!("{name}: {} instances carry marker {marker}; using the first", found.len());
-                }
-                let instance = found.into_iter().next().ok_or(err)?;
-                return Ok(CreateOutcome {
-                    created: Created { instance, generated_password: generated },
-                    recovered: true,
-                    attempts: attempt,
-                });
+        log::warn!(
+            "{name}: the answer to creating `{}` was lost ({err}); looking for marker {marker} for up to {}",
+            spec.label,
+            humantime::format_duration(opts.settle)
+        );
+        match settle(p, &spec.label, marker, opts) {
+            Lookup::Found(instance) => {
+                return Ok(outcome(Created { instance, generated_password: generated }, true, attempt));
             }
-            Ok(_) if attempt == 1 => log::warn!("{name}: `{}` was not created; trying once more", spec.label),
-            Ok(_) => return Err(err),
+            Lookup::Absent if attempt == 1 => {
+                log::warn!("{name}: `{}` was not created; trying once more", spec.label);
+            }
+            Lookup::Absent => return Err(err),
+            Lookup::Unknown(Error::Interrupted) => return Err(Error::Interrupted),
             // Unknown whether it exists, so it must not be sent again.
-            Err(lookup) => {
+            Lookup::Unknown(lookup) => {
                 log::warn!("{name}: looking for marker {marker} failed: {lookup}");
                 return Err(err);
             }
         }
     }
     Err(Error::InvalidInput { provider: name, message: "create gave up".into() })
+}
+
+/// Looks `marker` up now and then every `lookup_interval` until the settle window ends. Absent only when the
+/// last lookup answered and found nothing.
+fn settle(p: &dyn Provider, label: &str, marker: &str, opts: &CreateOptions) -> Lookup {
+    let clock = p.http().clock().clone();
+    let end = clock.now() + opts.settle;
+    loop {
+        let last = match p.find_instances(label, marker) {
+            Ok(mut found) if !found.is_empty() => {
+                if found.len() > 1 {
+                    log::warn!(
+                        "{}: {} instances carry marker {marker}; keeping the oldest",
+                        p.info().name,
+                        found.len()
+                    );
+                }
+                found.sort_by(crate::identity::keeping_order);
+                return Lookup::Found(found.remove(0));
+            }
+            Ok(_) => Lookup::Absent,
+            Err(Error::Interrupted) => return Lookup::Unknown(Error::Interrupted),
+            Err(e) => Lookup::Unknown(e),
+        };
+        let left = end.saturating_duration_since(clock.now());
+        if left.is_zero() {
+            return last;
+        }
+        if clock.sleep_unless(opts.lookup_interval.min(left), p.http().cancel_flag()) {
+            return Lookup::Unknown(Error::Interrupted);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -143,7 +143,7 @@ pub enum Error {
         reason: &'static str,
     },
     /// The instance did not reach the wait level before the deadline. This is a failure, never success.
-    #[error("{provider}: instance {} did not become {level} within {}; last status {}", .last.id, humantime::format_duration(*.waited), .last.provider_status)]
+    #[error("{provider}: instance {} did not become {level} within {}; last status {}{}", .last.id, humantime::format_duration(*.waited), .last.provider_status, failed_rounds_note(*.failed_rounds, .last_error.as_deref()))]
     WaitTimeout {
         /// Provider name.
         provider: &'static str,
@@ -153,6 +153,10 @@ pub enum Error {
         waited: Duration,
         /// What was last known of the instance.
         last: Box<Instance>,
+        /// How many poll rounds failed (outages the wait rode out).
+        failed_rounds: u32,
+        /// The last failed round's error, if any.
+        last_error: Option<String>,
     },
     /// The user interrupted (Ctrl-C) while waiting.
     #[error("interrupted")]
@@ -165,6 +169,15 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+}
+
+/// `; 3 poll rounds failed (last: …)` for a wait that rode out outages, or nothing.
+pub fn failed_rounds_note(rounds: u32, last: Option<&str>) -> String {
+    match (rounds, last) {
+        (0, _) => String::new(),
+        (n, Some(e)) => format!("; {n} poll round{} failed (last: {e})", if n == 1 { "" } else { "s" }),
+        (n, None) => format!("; {n} poll round{} failed", if n == 1 { "" } else { "s" }),
+    }
 }
 
 impl Error {

@@ -1,10 +1,14 @@
 //! The one HTTP chokepoint. Every request to a provider goes through [`Http`]: one `ureq::Agent` built in one
 //! place (timeouts, User-Agent, body-size limit, no redirects), bearer auth, the base-URL safety rule, the retry
-//! policy on an injected clock, redacted logging, JSON decoding with the failing path named, and the pagination
-//! loop.
+//! policy on an injected clock inside a retry budget, deadlines that bound requests already in flight, Ctrl-C
+//! (cancellation) and "still waiting" notes for slow answers, redacted logging, JSON decoding with the failing path
+//! named, and the pagination loop (complete or failed, checked against the provider's own total).
 
+use std::cell::Cell;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use ureq::http::Uri;
@@ -38,6 +42,31 @@ pub struct ClientSettings {
     pub max_body_bytes: u64,
     /// Most pages one list may take before it is treated as a paging loop.
     pub max_pages: usize,
+    /// Set (by a Ctrl-C or SIGTERM handler, or by a library user) to abort requests in flight and stop retrying:
+    /// every request then ends with [`Error::Interrupted`] within [`CANCEL_POLL`].
+    pub cancel: Arc<AtomicBool>,
+    /// After this long without an answer, a warning names what prov is waiting for (and again each period).
+    pub slow_note: Duration,
+}
+
+/// How often a request in flight checks the cancel flag.
+pub const CANCEL_POLL: Duration = Duration::from_millis(100);
+
+thread_local! {
+    /// The deadline of the work running on this thread (see [`with_deadline`]), on the client's clock.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with `deadline` bounding every request it sends on this thread: each attempt's timeout is the
+/// smaller of the request timeout and the time left, and no attempt starts after the deadline. Used by waits, so
+/// `--timeout` holds even while a request is in flight. Deadlines nest (the earlier one wins).
+pub fn with_deadline<T>(deadline: Instant, f: impl FnOnce() -> T) -> T {
+    let outer = DEADLINE.with(Cell::get);
+    let effective = outer.map_or(deadline, |o| o.min(deadline));
+    DEADLINE.with(|d| d.set(Some(effective)));
+    let out = f();
+    DEADLINE.with(|d| d.set(outer));
+    out
 }
 
 impl Default for ClientSettings {
@@ -51,6 +80,8 @@ impl Default for ClientSettings {
             request_timeout: Duration::from_secs(60),
             max_body_bytes: 64 * 1024 * 1024,
             max_pages: 10_000,
+            cancel: Arc::new(AtomicBool::new(false)),
+            slow_note: Duration::from_secs(10),
         }
     }
 }
@@ -86,6 +117,21 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Query parameters that fetch the next page (replacing same-named ones), or `None` on the last page.
     pub next: Option<Vec<(String, String)>>,
+    /// How many items the provider says the whole list holds, when its answer says (Vultr `meta.total`, Linode
+    /// `results`, DigitalOcean `meta.total`). A finished list that disagrees is fetched once more, then fails.
+    pub total: Option<u64>,
+}
+
+impl<T> Page<T> {
+    /// A page with no total.
+    pub fn new(items: Vec<T>, next: Option<Vec<(String, String)>>) -> Self {
+        Self { items, next, total: None }
+    }
+    /// Adds the provider's total.
+    pub fn with_total(mut self, total: Option<u64>) -> Self {
+        self.total = total;
+        self
+    }
 }
 
 /// HTTP method of a request.
@@ -188,6 +234,8 @@ pub struct Http {
     max_pages: usize,
     limiter: Limiter,
     request_timeout: Duration,
+    cancel: Arc<AtomicBool>,
+    slow_note: Duration,
 }
 
 impl std::fmt::Debug for Http {
@@ -244,6 +292,8 @@ impl Http {
             max_pages: settings.max_pages.max(1),
             limiter: Limiter::default(),
             request_timeout: settings.request_timeout,
+            cancel: settings.cancel.clone(),
+            slow_note: settings.slow_note,
         })
     }
 
@@ -289,29 +339,59 @@ impl Http {
         Ok(())
     }
 
-    /// Sends a request under the retry policy. A 2xx answer is returned; any other status becomes
-    /// [`Error::Api`] with the provider's error body parsed.
+    /// The retry budget of one [`send`](Self::send): the time all its attempts together may spend waiting for an
+    /// answer, so a stalled provider fails a command within twice the request timeout, never after four silent
+    /// timeouts. (The pauses between attempts are the retry policy's: `Retry-After` up to 120 s, backoff up to 20 s.)
+    pub fn retry_budget(&self) -> Duration {
+        self.request_timeout.saturating_mul(2)
+    }
+
+    /// The cancel flag requests and waits of this client honour.
+    pub fn cancel_flag(&self) -> &AtomicBool {
+        &self.cancel
+    }
+
+    /// True once the cancel flag is set (Ctrl-C, SIGTERM).
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Sends a request under the retry policy, inside the retry budget and the thread's deadline
+    /// ([`with_deadline`]). A 2xx answer is returned; any other status becomes [`Error::Api`] with the provider's
+    /// error body parsed. A set cancel flag ends it with [`Error::Interrupted`].
     pub fn send(&self, req: &Request) -> Result<Response> {
         self.require_token(req.operation)?;
         let body = match &req.body {
-            Some(v) => Some(serde_json::to_vec(v).map_err(|e| Error::InvalidInput {
+            Some(v) => Some(Arc::<[u8]>::from(serde_json::to_vec(v).map_err(|e| Error::InvalidInput {
                 provider: self.info.name,
                 message: format!("cannot encode request body: {e}"),
-            })?),
+            })?)),
             None => None,
         };
         let url = self.url_of(req);
+        let deadline = DEADLINE.with(Cell::get);
+        let mut budget = self.retry_budget();
         let mut attempt = 0;
         loop {
             attempt += 1;
+            if self.cancelled() {
+                return Err(Error::Interrupted);
+            }
             self.limiter.acquire(req.operation, self.clock.as_ref());
             let started = self.clock.now();
+            let left = deadline.map_or(budget, |d| d.saturating_duration_since(started).min(budget));
+            if left.is_zero() {
+                return Err(self.out_of_time(req, attempt));
+            }
+            let timeout = self.request_timeout.min(left);
+            let in_flight = Instant::now();
             log::debug!("{} {} {} (attempt {attempt})", self.info.name, req.method.as_str(), url);
             if let Some(b) = &body {
                 log::trace!("{} request body: {}", self.info.name, redact_body(b));
             }
-            let result = self.send_once(req, body.as_deref());
-            let elapsed = self.clock.now().saturating_duration_since(started);
+            let result = self.attempt(req, body.clone(), timeout);
+            budget = budget.saturating_sub(in_flight.elapsed());
+            let elapsed = self.clock.now().saturating_duration_since(started).max(in_flight.elapsed());
             let (outcome, finished) = match &result {
                 Ok(a) => {
                     let ms = elapsed.as_millis();
@@ -319,9 +399,10 @@ impl Http {
                     log::trace!("{} response body: {}", self.info.name, redact_body(&a.body));
                     (Outcome::Status(a.status, a.retry_after.as_deref()), (200..300).contains(&a.status))
                 }
+                Err(e) if e.interrupted => return Err(Error::Interrupted),
                 Err(e) => {
                     log::debug!("{} {} {} -> transport error: {e}", self.info.name, req.method.as_str(), url);
-                    (Outcome::Transport, false)
+                    (Outcome::Transport, !e.retryable)
                 }
             };
             if !finished {
@@ -329,20 +410,30 @@ impl Http {
                 if let Decision::RetryAfter(wait) =
                     self.retry.decide(attempt, req.method.idempotent(), outcome, self.clock.wall(), unit)
                 {
+                    let before_deadline = deadline.is_none_or(|d| wait < d.saturating_duration_since(self.clock.now()));
+                    if !budget.is_zero() && before_deadline {
+                        log::info!(
+                            "{}: {} answered {}; retrying in {} ms (attempt {} of {})",
+                            self.info.name,
+                            req.operation,
+                            match outcome {
+                                Outcome::Status(s, _) => s.to_string(),
+                                Outcome::Transport => "nothing".to_owned(),
+                            },
+                            wait.as_millis(),
+                            attempt + 1,
+                            self.retry.max_attempts
+                        );
+                        if self.clock.sleep_unless(wait, &self.cancel) {
+                            return Err(Error::Interrupted);
+                        }
+                        continue;
+                    }
                     log::info!(
-                        "{}: {} answered {}; retrying in {} ms (attempt {} of {})",
+                        "{}: {}: not retrying: the next attempt would start after the retry budget or deadline",
                         self.info.name,
-                        req.operation,
-                        match outcome {
-                            Outcome::Status(s, _) => s.to_string(),
-                            Outcome::Transport => "nothing".to_owned(),
-                        },
-                        wait.as_millis(),
-                        attempt + 1,
-                        self.retry.max_attempts
+                        req.operation
                     );
-                    self.clock.sleep(wait);
-                    continue;
                 }
             }
             return match result {
@@ -358,63 +449,90 @@ impl Http {
                     provider: self.info.name,
                     operation: req.operation,
                     outcome_unknown: !req.method.idempotent() && !e.nothing_sent,
-                    message: e.message,
+                    message: if e.nothing_sent { format!("{} (nothing was sent)", e.message) } else { e.message },
                 }),
             };
         }
     }
 
-    /// One attempt: the status, the `Retry-After` header and the body, or a transport failure.
-    fn send_once(&self, req: &Request, body: Option<&[u8]>) -> Result<Answer, TransportFailure> {
-        let url = format!("{}{}", self.base, req.path);
-        let auth = self.token.as_ref().map(|t| format!("Bearer {}", t.expose()));
-        let answer = match req.method {
-            Method::Get | Method::Delete => {
-                let mut b = if req.method == Method::Get { self.agent.get(&url) } else { self.agent.delete(&url) };
-                b = b.header("Accept", "application/json");
-                if let Some(a) = &auth {
-                    b = b.header("Authorization", a);
-                }
-                for (k, v) in &req.headers {
-                    b = b.header(k, v);
-                }
-                b.query_pairs(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str()))).call()
-            }
-            Method::Post => {
-                let mut b = self.agent.post(&url).header("Accept", "application/json");
-                if let Some(a) = &auth {
-                    b = b.header("Authorization", a);
-                }
-                for (k, v) in &req.headers {
-                    b = b.header(k, v);
-                }
-                b.query_pairs(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                    .content_type("application/json")
-                    .send(body.unwrap_or(b"{}"))
-            }
-        };
-        let mut resp = answer.map_err(|e| {
-            let mut failure = TransportFailure::from(e);
-            if failure.message.starts_with("timed out") {
-                failure.message = format!(
-                    "no answer within the {} request timeout ({})",
-                    humantime::format_duration(self.request_timeout),
-                    failure.message
-                );
-            }
-            failure
-        })?;
-        let status = resp.status().as_u16();
-        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let (retry_after, request_id) = (header("retry-after"), header("x-request-id"));
-        let bytes = resp.body_mut().with_config().limit(self.max_body).read_to_vec().map_err(|e| match e {
-            ureq::Error::BodyExceedsLimit(n) => TransportFailure {
-                message: format!("the answer is larger than the {n}-byte limit"),
-                nothing_sent: false,
+    /// The error when the retry budget or the deadline is used up before an attempt could start.
+    fn out_of_time(&self, req: &Request, attempt: u32) -> Error {
+        Error::Transport {
+            provider: self.info.name,
+            operation: req.operation,
+            message: if attempt == 1 {
+                "the deadline passed before the request could be sent (nothing was sent)".to_owned()
+            } else {
+                format!(
+                    "no answer within the retry budget ({}, {} attempts)",
+                    humantime::format_duration(self.retry_budget()),
+                    attempt - 1
+                )
             },
-            other => TransportFailure { message: format!("reading the answer failed: {other}"), nothing_sent: false },
-        })?;
-        Ok(Answer { status, retry_after, request_id, body: bytes })
+            outcome_unknown: false,
+        }
+    }
+
+    /// One attempt, run on its own thread so the caller can give up on it: on Ctrl-C (checked every
+    /// [`CANCEL_POLL`]) the attempt is abandoned, and every `slow_note` without an answer a warning names the
+    /// provider, method, path and the seconds waited. `timeout` bounds the whole attempt.
+    fn attempt(&self, req: &Request, body: Option<Arc<[u8]>>, timeout: Duration) -> Result<Answer, TransportFailure> {
+        let (tx, rx) = mpsc::channel();
+        let job = Attempt {
+            agent: self.agent.clone(),
+            url: format!("{}{}", self.base, req.path),
+            method: req.method,
+            auth: self.token.as_ref().map(|t| Secret::new(format!("Bearer {}", t.expose()))),
+            headers: req.headers.clone(),
+            query: req.query.clone(),
+            body,
+            timeout,
+            max_body: self.max_body,
+        };
+        std::thread::Builder::new()
+            .name(format!("prov-{}-http", self.info.name))
+            .spawn(move || {
+                let _ = tx.send(job.run());
+            })
+            .map_err(|e| TransportFailure::local(format!("cannot start the request: {e}")))?;
+        // Real time: this is about how long a person has been waiting, whatever clock the retries use.
+        let started = Instant::now();
+        let mut next_note = self.slow_note;
+        loop {
+            match rx.recv_timeout(CANCEL_POLL) {
+                Ok(Ok(answer)) => return Ok(answer),
+                Ok(Err(mut failure)) => {
+                    if failure.message.starts_with("timed out") {
+                        failure.message = format!(
+                            "no answer within {} ({})",
+                            humantime::format_duration(Duration::from_secs(timeout.as_secs().max(1))),
+                            failure.message
+                        );
+                    }
+                    return Err(failure);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if self.cancelled() {
+                        return Err(TransportFailure { interrupted: true, ..TransportFailure::local("interrupted") });
+                    }
+                    let waited = started.elapsed();
+                    if !self.slow_note.is_zero() && waited >= next_note {
+                        log::warn!(
+                            "{}: still waiting for an answer to {} {} ({} s so far, {} s allowed)",
+                            self.info.name,
+                            req.method.as_str(),
+                            req.path,
+                            waited.as_secs(),
+                            timeout.as_secs()
+                        );
+                        next_note += self.slow_note;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(TransportFailure::local("the request ended without an answer"));
+                }
+            }
+        }
     }
 
     /// Decodes a JSON body, naming the JSON path that failed.
@@ -439,7 +557,32 @@ impl Http {
 
     /// Fetches every page of a list. `decode` turns one page body into its items and the query that fetches the
     /// next page. A failed page fails the whole list (after the retry policy): a list is never silently short.
+    /// When the provider states a total and the pages held a different number of items, the list is fetched once
+    /// more (an instance may have come or gone while paging); a second disagreement fails the list.
     pub fn paginate<T>(&self, first: &Request, mut decode: impl FnMut(&[u8]) -> Result<Page<T>>) -> Result<Vec<T>> {
+        let mut disagreement = String::new();
+        for _ in 0..2 {
+            let (items, total) = self.pages(first, &mut decode)?;
+            match total {
+                Some(total) if total != items.len() as u64 => {
+                    disagreement = format!(
+                        "the provider says the list holds {total} items but its pages held {}; refusing an incomplete list",
+                        items.len()
+                    );
+                    log::info!("{}: {}: {disagreement}; listing again", self.info.name, first.operation);
+                }
+                _ => return Ok(items),
+            }
+        }
+        Err(Error::Paging { provider: self.info.name, operation: first.operation, message: disagreement })
+    }
+
+    /// One pass over every page; returns the items and the total the last page stated.
+    fn pages<T>(
+        &self,
+        first: &Request,
+        decode: &mut impl FnMut(&[u8]) -> Result<Page<T>>,
+    ) -> Result<(Vec<T>, Option<u64>)> {
         let mut items = Vec::new();
         let mut req = first.clone();
         let mut seen: Vec<Vec<(String, String)>> = Vec::new();
@@ -447,7 +590,7 @@ impl Http {
             let resp = self.send(&req)?;
             let page = decode(&resp.body)?;
             items.extend(page.items);
-            let Some(next) = page.next else { return Ok(items) };
+            let Some(next) = page.next else { return Ok((items, page.total)) };
             let same_as_this_page = next.iter().all(|pair| req.query.contains(pair));
             if same_as_this_page || seen.contains(&next) {
                 return Err(Error::Paging {
@@ -470,10 +613,11 @@ impl Http {
     }
 }
 
-/// Decodes JSON with `serde_path_to_error`, so a wrong answer names the path that failed.
+/// Decodes JSON with `serde_path_to_error`, so a wrong answer names the path that failed. Anything but
+/// whitespace after the JSON document is a decode error too (two documents, or a document and garbage).
 pub fn decode_json<T: DeserializeOwned>(provider: &'static str, operation: Operation, body: &[u8]) -> Result<T> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         Error::Decode {
@@ -482,7 +626,14 @@ pub fn decode_json<T: DeserializeOwned>(provider: &'static str, operation: Opera
             path: if path.is_empty() { ".".to_owned() } else { path },
             message: if inner.is_eof() { format!("the JSON ends early ({inner})") } else { inner.to_string() },
         }
-    })
+    })?;
+    de.end().map_err(|e| Error::Decode {
+        provider,
+        operation,
+        path: ".".to_owned(),
+        message: format!("unexpected bytes after the JSON document ({e})"),
+    })?;
+    Ok(value)
 }
 
 /// One HTTP answer, before it is judged.
@@ -494,12 +645,100 @@ struct Answer {
     body: Vec<u8>,
 }
 
+/// Everything one attempt needs, owned, so it can run on its own thread.
+struct Attempt {
+    agent: ureq::Agent,
+    url: String,
+    method: Method,
+    auth: Option<Secret>,
+    headers: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    body: Option<Arc<[u8]>>,
+    timeout: Duration,
+    max_body: u64,
+}
+
+impl Attempt {
+    /// Sends the request: the status, the `Retry-After` header and the body, or a transport failure.
+    fn run(self) -> Result<Answer, TransportFailure> {
+        let query = self.query.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let answer = match self.method {
+            Method::Get | Method::Delete => {
+                let b =
+                    if self.method == Method::Get { self.agent.get(&self.url) } else { self.agent.delete(&self.url) };
+                let mut b = b.config().timeout_global(Some(self.timeout)).build().header("Accept", "application/json");
+                if let Some(a) = &self.auth {
+                    b = b.header("Authorization", a.expose());
+                }
+                for (k, v) in &self.headers {
+                    b = b.header(k, v);
+                }
+                b.query_pairs(query).call()
+            }
+            Method::Post => {
+                let mut b = self
+                    .agent
+                    .post(&self.url)
+                    .config()
+                    .timeout_global(Some(self.timeout))
+                    .build()
+                    .header("Accept", "application/json");
+                if let Some(a) = &self.auth {
+                    b = b.header("Authorization", a.expose());
+                }
+                for (k, v) in &self.headers {
+                    b = b.header(k, v);
+                }
+                b.query_pairs(query).content_type("application/json").send(self.body.as_deref().unwrap_or(b"{}"))
+            }
+        };
+        let mut resp = answer.map_err(TransportFailure::from)?;
+        let status = resp.status().as_u16();
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (retry_after, request_id) = (header("retry-after"), header("x-request-id"));
+        let bytes = resp.body_mut().with_config().limit(self.max_body).read_to_vec().map_err(|e| match e {
+            // Asking again would bring the same oversized answer: not retried.
+            ureq::Error::BodyExceedsLimit(n) => TransportFailure {
+                message: format!("the answer is larger than the {n}-byte limit"),
+                retryable: false,
+                ..TransportFailure::default()
+            },
+            ureq::Error::Timeout(t) => TransportFailure {
+                message: format!("timed out ({t}) while reading the answer"),
+                ..TransportFailure::default()
+            },
+            other => TransportFailure {
+                message: format!("reading the answer failed: {other}"),
+                ..TransportFailure::default()
+            },
+        })?;
+        Ok(Answer { status, retry_after, request_id, body: bytes })
+    }
+}
+
 /// A failed attempt with no HTTP answer.
 #[derive(Debug)]
 struct TransportFailure {
     message: String,
     /// True when the request certainly did not reach the server (connection refused, DNS failure).
     nothing_sent: bool,
+    /// False when asking again cannot help (an oversized answer).
+    retryable: bool,
+    /// True when the attempt was abandoned because the cancel flag was set.
+    interrupted: bool,
+}
+
+impl Default for TransportFailure {
+    fn default() -> Self {
+        Self { message: String::new(), nothing_sent: false, retryable: true, interrupted: false }
+    }
+}
+
+impl TransportFailure {
+    /// A failure on this side before anything was sent.
+    fn local(message: impl Into<String>) -> Self {
+        Self { message: message.into(), nothing_sent: true, retryable: false, interrupted: false }
+    }
 }
 
 impl From<ureq::Error> for TransportFailure {
@@ -509,13 +748,16 @@ impl From<ureq::Error> for TransportFailure {
             ureq::Error::ConnectionFailed
                 | ureq::Error::HostNotFound
                 | ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve)
-        );
+        ) || matches!(&e, ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused);
         let message = match &e {
             ureq::Error::Timeout(t) => format!("timed out ({t})"),
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                format!("connection refused ({io})")
+            }
             ureq::Error::Io(io) => format!("connection error: {io}"),
             other => other.to_string(),
         };
-        Self { message, nothing_sent }
+        Self { message, nothing_sent, ..Self::default() }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod contract;
 pub mod create;
 pub mod error;
 pub mod http;
+pub mod identity;
 pub mod model;
 pub mod plan;
 pub mod provider;

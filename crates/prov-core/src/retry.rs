@@ -91,8 +91,9 @@ impl RetryPolicy {
 /// A date in the past means "now".
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Too large for any integer type is still "a very long time": capped by the caller like any other.
+        return Some(Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX)));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
@@ -126,6 +127,16 @@ mod tests {
         let p = RetryPolicy::default();
         assert_eq!(
             p.decide(1, true, Outcome::Status(429, Some("86400")), NOW, 0.5),
+            Decision::RetryAfter(p.max_retry_after)
+        );
+    }
+
+    #[test]
+    fn a_retry_after_too_large_for_any_integer_is_capped_like_any_other() {
+        let p = RetryPolicy::default();
+        let huge = "9".repeat(60);
+        assert_eq!(
+            p.decide(1, true, Outcome::Status(503, Some(&huge)), NOW, 0.5),
             Decision::RetryAfter(p.max_retry_after)
         );
     }

@@ -83,44 +83,37 @@ impl WaitOptions {
     }
 }
 
-/// Polls `provider` for instance `id` until `opts.level` is reached or the deadline passes.
-/// `on_poll` sees every observation (for progress output). A deadline miss is [`Error::WaitTimeout`] carrying the
-/// last observation; API errors while polling are returned as they are.
+/// Polls `provider` for one instance until `opts.level` is reached or the deadline passes: [`wait_all`] with one
+/// instance and no interruption flag but the client's own. `on_poll` sees every change.
 pub fn wait_for(
     provider: &dyn Provider,
     first: Instance,
     opts: &WaitOptions,
     clock: &dyn Clock,
-    mut on_poll: impl FnMut(&Instance),
+    on_poll: impl FnMut(&Instance),
 ) -> Result<Instance> {
-    let start = clock.now();
-    let mut last = first;
-    let mut polls = 0;
-    loop {
-        if opts.level.reached(provider, &last) {
-            return Ok(last);
-        }
-        let waited = clock.now().saturating_duration_since(start);
-        if waited >= opts.timeout {
-            return Err(Error::WaitTimeout {
-                provider: provider.info().name,
-                level: opts.level.as_str(),
-                waited,
-                last: Box::new(last),
-            });
-        }
-        let nap = opts.interval(polls).min(opts.timeout - waited);
-        clock.sleep(nap);
-        polls += 1;
-        last = provider.get_instance(&last.id)?;
-        on_poll(&last);
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let mut all = wait_all(provider, vec![first], opts, clock, &never, on_poll);
+    all.pop().unwrap_or(Err(Error::Interrupted))
+}
+
+/// True when a failed poll round is weather (an outage that may pass: 5xx, 429, a dropped connection, a timeout,
+/// a garbled answer), not a reason to stop waiting (401, 403, 404).
+pub fn is_weather(e: &Error) -> bool {
+    match e {
+        Error::Api { status, .. } => *status >= 500 || *status == 429,
+        Error::Transport { .. } | Error::Decode { .. } | Error::Paging { .. } => true,
+        _ => false,
     }
 }
 
 /// Waits for many instances of one provider at once. Each round makes one list call (every page) when more than
 /// one instance is still waiting, one GET otherwise, so polling cost does not grow with the number of instances.
-/// Returns one result per input, in order. `interrupted` is checked at least every 200 ms; once set, every
-/// instance still waiting ends with [`Error::Interrupted`]. `on_change` sees each new observation.
+/// Every request runs under the wait's deadline ([`crate::http::with_deadline`]), so the timeout holds even while a
+/// request is in flight. A round that fails with weather ([`is_weather`]) does not end the wait: only the deadline
+/// does, and the timeout then says how many rounds failed. Returns one result per input, in order. `interrupted`
+/// (and the client's cancel flag) is checked at least every 100 ms; once set, every instance still waiting ends
+/// with [`Error::Interrupted`]. `on_change` sees each new observation.
 pub fn wait_all(
     provider: &dyn Provider,
     first: Vec<Instance>,
@@ -131,9 +124,13 @@ pub fn wait_all(
 ) -> Vec<Result<Instance>> {
     use std::sync::atomic::Ordering;
     let start = clock.now();
+    let deadline = start + opts.timeout;
+    let stop = || interrupted.load(Ordering::Relaxed) || provider.http().cancelled();
     let mut last: Vec<Instance> = first;
     let mut done: Vec<Option<Result<Instance>>> = last.iter().map(|_| None).collect();
     let mut polls = 0;
+    let mut failed_rounds = 0u32;
+    let mut last_error: Option<String> = None;
     loop {
         for (i, inst) in last.iter().enumerate() {
             if done[i].is_none() && opts.level.reached(provider, inst) {
@@ -152,29 +149,33 @@ pub fn wait_all(
                     level: opts.level.as_str(),
                     waited,
                     last: Box::new(last[i].clone()),
+                    failed_rounds,
+                    last_error: last_error.clone(),
                 }));
             }
             break;
         }
         // Sleep in short slices so Ctrl-C is honoured promptly.
         let mut nap = opts.interval(polls).min(opts.timeout - waited);
-        while !nap.is_zero() && !interrupted.load(Ordering::Relaxed) {
-            let slice = nap.min(Duration::from_millis(200));
+        while !nap.is_zero() && !stop() {
+            let slice = nap.min(Duration::from_millis(100));
             clock.sleep(slice);
             nap -= slice;
         }
-        if interrupted.load(Ordering::Relaxed) {
+        if stop() {
             for i in waiting {
                 done[i] = Some(Err(Error::Interrupted));
             }
             break;
         }
         polls += 1;
-        let observed: Result<Vec<Instance>> = if waiting.len() > 1 {
-            provider.list_instances()
-        } else {
-            provider.get_instance(&last[waiting[0]].id).map(|i| vec![i])
-        };
+        let observed: Result<Vec<Instance>> = crate::http::with_deadline(deadline, || {
+            if waiting.len() > 1 {
+                provider.list_instances()
+            } else {
+                provider.get_instance(&last[waiting[0]].id).map(|i| vec![i])
+            }
+        });
         match observed {
             Ok(seen) => {
                 for i in &waiting {
@@ -185,6 +186,11 @@ pub fn wait_all(
                         last[*i] = now.clone();
                     }
                 }
+            }
+            Err(e) if is_weather(&e) => {
+                failed_rounds += 1;
+                log::info!("{}: a poll round failed ({e}); still waiting", provider.info().name);
+                last_error = Some(e.to_string());
             }
             Err(e) => {
                 for i in waiting {

@@ -220,7 +220,7 @@ fn a_failed_page_fails_the_whole_list_instead_of_shortening_it() {
     let result = h.paginate(&get(), |body| {
         let v: serde_json::Value = h.decode(Operation::ListRegions, body)?;
         let items = v["items"].as_array().cloned().unwrap_or_default();
-        Ok(Page { items, next: v["next"].as_str().map(|n| vec![("page".to_owned(), n.to_owned())]) })
+        Ok(Page::new(items, v["next"].as_str().map(|n| vec![("page".to_owned(), n.to_owned())])))
     });
     assert!(matches!(result, Err(Error::Api { status: 500, .. })), "{result:?}");
     assert_eq!(s.requests()[1], "GET /v1/regions?page=2 HTTP/1.1");
@@ -234,7 +234,7 @@ fn a_repeated_next_page_marker_is_an_error_not_an_endless_loop() {
     let h = http(&s, &clock);
     let result = h.paginate(&get(), |body| {
         let v: serde_json::Value = h.decode(Operation::ListRegions, body)?;
-        Ok(Page { items: vec![v["items"].clone()], next: Some(vec![("cursor".to_owned(), "same".to_owned())]) })
+        Ok(Page::new(vec![v["items"].clone()], Some(vec![("cursor".to_owned(), "same".to_owned())])))
     });
     assert!(matches!(result, Err(Error::Paging { .. })), "{result:?}");
 }

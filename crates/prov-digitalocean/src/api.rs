@@ -62,7 +62,7 @@ pub struct ActionLink {
 pub struct Meta {
     /// Items in the whole list.
     #[serde(default)]
-    pub total: u64,
+    pub total: Option<u64>,
 }
 
 /// The value of the `page` query parameter of a page URL (`https://api.digitalocean.com/v2/sizes?page=2&per_page=200`

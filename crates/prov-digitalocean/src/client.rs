@@ -30,15 +30,15 @@ impl DigitalOcean {
     fn list<L: DeserializeOwned, T>(
         &self,
         first: Request,
-        split: impl Fn(L) -> (Vec<T>, api::Links),
+        split: impl Fn(L) -> (Vec<T>, api::Links, Option<u64>),
     ) -> Result<Vec<T>> {
         let op = first.operation;
         let first = first.query("page", "1").query("per_page", PER_PAGE);
         let mut current: u64 = 1;
         self.http.paginate(&first, |body| {
-            let (items, links) = split(self.http.decode::<L>(op, body)?);
+            let (items, links, total) = split(self.http.decode::<L>(op, body)?);
             let Some(url) = links.pages.next.filter(|u| !u.trim().is_empty()) else {
-                return Ok(Page { items, next: None });
+                return Ok(Page::new(items, None).with_total(total));
             };
             let paging = |message: String| Error::Paging { provider: crate::INFO.name, operation: op, message };
             let Some(n) = api::page_number(&url) else {
@@ -48,7 +48,7 @@ impl DigitalOcean {
                 return Err(paging(format!("the next-page link goes back to page {n} after page {current}")));
             }
             current = n;
-            Ok(Page { items, next: Some(vec![("page".to_owned(), n.to_string())]) })
+            Ok(Page::new(items, Some(vec![("page".to_owned(), n.to_string())])).with_total(total))
         })
     }
 }
@@ -110,37 +110,41 @@ impl Provider for DigitalOcean {
     fn list_regions(&self) -> Result<Vec<Region>> {
         let first = Request::get(Operation::ListRegions, "/regions");
         // Converted page by page, so raw payloads never pile up (peak memory of long lists).
-        let items =
-            self.list(first, |l: api::RegionList| (l.regions.into_iter().map(Into::into).collect(), l.links))?;
+        let items = self.list(first, |l: api::RegionList| {
+            (l.regions.into_iter().map(Into::into).collect(), l.links, l.meta.total)
+        })?;
         Ok(items)
     }
 
     fn list_plans(&self) -> Result<Vec<Plan>> {
         let first = Request::get(Operation::ListPlans, "/sizes");
         // Converted page by page, so raw payloads never pile up (peak memory of long lists).
-        let items = self.list(first, |l: api::SizeList| (l.sizes.into_iter().map(Into::into).collect(), l.links))?;
+        let items = self
+            .list(first, |l: api::SizeList| (l.sizes.into_iter().map(Into::into).collect(), l.links, l.meta.total))?;
         Ok(items)
     }
 
     fn list_images(&self) -> Result<Vec<Image>> {
         let first = Request::get(Operation::ListImages, "/images").query("type", "distribution");
         // Converted page by page, so raw payloads never pile up (peak memory of long lists).
-        let items = self.list(first, |l: api::ImageList| (l.images.into_iter().map(Into::into).collect(), l.links))?;
+        let items = self
+            .list(first, |l: api::ImageList| (l.images.into_iter().map(Into::into).collect(), l.links, l.meta.total))?;
         Ok(items)
     }
 
     fn list_instances(&self) -> Result<Vec<Instance>> {
         let first = Request::get(Operation::ListInstances, "/droplets");
         // Converted page by page, so raw payloads never pile up (peak memory of long lists).
-        let items =
-            self.list(first, |l: api::DropletList| (l.droplets.into_iter().map(Into::into).collect(), l.links))?;
+        let items = self.list(first, |l: api::DropletList| {
+            (l.droplets.into_iter().map(Into::into).collect(), l.links, l.meta.total)
+        })?;
         Ok(items)
     }
 
     /// Server-side filter `?tag_name=` (FACTS.md §9; it cannot be combined with `name`), then the label.
     fn find_instances(&self, label: &str, tag: &str) -> Result<Vec<Instance>> {
         let first = Request::get(Operation::ListInstances, "/droplets").query("tag_name", tag);
-        let items = self.list(first, |l: api::DropletList| (l.droplets, l.links))?;
+        let items = self.list(first, |l: api::DropletList| (l.droplets, l.links, l.meta.total))?;
         Ok(items.into_iter().map(Instance::from).filter(|i| i.label == label && i.has_tag(tag)).collect())
     }
 

@@ -29,7 +29,7 @@ pub struct List<T> {
     pub pages: u64,
     /// How many items there are in all.
     #[serde(default, deserialize_with = "null_default")]
-    pub results: u64,
+    pub results: Option<u64>,
 }
 
 impl<T> List<T> {
@@ -338,7 +338,7 @@ mod tests {
 
     #[test]
     fn next_page_while_page_is_below_pages() {
-        let l = |page, pages| List::<u8> { data: vec![], page, pages, results: 0 };
+        let l = |page, pages| List::<u8> { data: vec![], page, pages, results: None };
         assert_eq!(l(1, 3).next_page(), Some(2));
         assert_eq!(l(3, 3).next_page(), None);
         assert_eq!(l(0, 0).next_page(), None);

@@ -41,7 +41,8 @@ impl Linode {
         self.http.paginate(&first, |body| {
             let list: api::List<T> = self.http.decode(op, body)?;
             let next = list.next_page().map(|n| vec![("page".to_owned(), n.to_string())]);
-            Ok(Page { items: list.data.into_iter().map(U::from).collect(), next })
+            let total = list.results;
+            Ok(Page::new(list.data.into_iter().map(U::from).collect(), next).with_total(total))
         })
     }
 }

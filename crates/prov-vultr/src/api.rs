@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct Meta {
     /// Items in the whole list.
     #[serde(default)]
-    pub total: u64,
+    pub total: Option<u64>,
     /// Cursor links.
     #[serde(default)]
     pub links: Links,

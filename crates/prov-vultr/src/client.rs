@@ -44,7 +44,7 @@ impl Vultr {
         self.http.paginate(&first, |body| {
             let (items, meta) = split(self.http.decode::<L>(op, body)?);
             let next = Some(meta.links.next).filter(|c| !c.is_empty()).map(|c| vec![("cursor".to_owned(), c)]);
-            Ok(Page { items, next })
+            Ok(Page::new(items, next).with_total(meta.total))
         })
     }
 }

@@ -1,8 +1,10 @@
 //! `prov apply <plan>`: validates the plan (exit 2 before any request), checks every provider's token, lists each
 //! provider's instances once to find what an earlier run created (label + `prov-managed`) and what would conflict,
 //! then creates the rest in parallel (a bounded number per provider, under each provider's rate budget) with
-//! duplicate-safe creates, waits for all of them with shared polling, and reports every instance's outcome.
-//! One failure does not stop the others; the exit status is 1 if any failed, 130 after Ctrl-C.
+//! duplicate-safe creates, waits for all of them with shared polling, converges (a label that ended up with several
+//! managed instances keeps the oldest; this run deletes only its own extras and adopts the winner), and reports
+//! every instance's outcome. One failure does not stop the others; the exit status is 1 if any failed, 130 after
+//! Ctrl-C or SIGTERM.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
@@ -10,9 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use prov_core::create::create_once;
+use prov_core::create::{CreateOptions, create_marked, new_marker};
+use prov_core::identity::{Identity, identify, managed_labelled, marker_of};
 use prov_core::plan::{InstancePlan, Plan};
-use prov_core::provider::{MANAGED_TAG, Operation};
+use prov_core::provider::{Deleted, MANAGED_TAG, Operation};
 use prov_core::wait::{WaitOptions, wait_all};
 use prov_core::{Error, Instance, InstanceStatus, Provider, Secret, SystemClock, WaitLevel};
 use serde_json::{Value, json};
@@ -30,6 +33,10 @@ pub(crate) type Clients = BTreeMap<&'static str, Box<dyn Provider>>;
 
 /// Connects every provider a plan names.
 pub(crate) fn connect_all(cx: &Context, plan: &Plan) -> Result<Clients, Failure> {
+    let mut names: Vec<&str> = plan.instances.iter().map(|ip| ip.provider.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    cx.one_url_one_provider(&names)?;
     let mut clients = Clients::new();
     for ip in &plan.instances {
         if !clients.contains_key(ip.provider.name) {
@@ -61,29 +68,6 @@ pub(crate) fn list_existing(clients: &Clients) -> Result<BTreeMap<&'static str, 
     })
 }
 
-/// What a plan instance is, given the provider's current instances.
-#[derive(Debug, Clone)]
-pub(crate) enum Identity {
-    /// Nothing with its label: create it.
-    New,
-    /// A managed instance with its label exists.
-    Exists(Instance),
-    /// An instance with its label exists that prov did not create.
-    Conflict(Instance),
-}
-
-/// Matches a plan instance against existing instances by label; the managed tag decides exists vs conflict.
-pub(crate) fn identify(ip: &InstancePlan, existing: &[Instance]) -> Identity {
-    let same: Vec<&Instance> = existing.iter().filter(|i| i.label == ip.spec.label).collect();
-    if let Some(mine) = same.iter().find(|i| i.has_tag(MANAGED_TAG)) {
-        Identity::Exists((*mine).clone())
-    } else if let Some(other) = same.first() {
-        Identity::Conflict((*other).clone())
-    } else {
-        Identity::New
-    }
-}
-
 /// One plan instance's result.
 struct Outcome {
     provider: &'static str,
@@ -92,9 +76,26 @@ struct Outcome {
     action: &'static str,
     root_password: Option<Secret>,
     error: Option<String>,
+    /// The marker this run's create carried, when it sent one.
+    marker: Option<String>,
+    /// Instances this run deleted while converging (duplicates it had created).
+    removed: Vec<String>,
 }
 
 impl Outcome {
+    fn new(ip: &InstancePlan, instance: Option<Instance>, action: &'static str) -> Self {
+        Self {
+            provider: ip.provider.name,
+            label: ip.spec.label.clone(),
+            instance,
+            action,
+            root_password: None,
+            error: None,
+            marker: None,
+            removed: Vec::new(),
+        }
+    }
+
     fn to_json(&self) -> Value {
         let mut v = match &self.instance {
             Some(i) => serde_json::to_value(i).unwrap_or_else(|_| json!({})),
@@ -106,6 +107,9 @@ impl Outcome {
         }
         if let Some(e) = &self.error {
             v["error"] = json!(e);
+        }
+        if !self.removed.is_empty() {
+            v["removed"] = json!(self.removed);
         }
         v
     }
@@ -139,7 +143,7 @@ pub(crate) fn run(
     let identities: Vec<Identity> = plan
         .instances
         .iter()
-        .map(|ip| identify(ip, existing.get(ip.provider.name).map(Vec::as_slice).unwrap_or_default()))
+        .map(|ip| identify(&ip.spec.label, existing.get(ip.provider.name).map(Vec::as_slice).unwrap_or_default()))
         .collect();
     let conflicts: Vec<String> = plan
         .instances
@@ -160,12 +164,9 @@ pub(crate) fn run(
         )));
     }
 
-    // 2. Ctrl-C: stop starting creates and stop waiting, then report what exists.
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let flag = interrupted.clone();
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
-    }
+    // 2. Ctrl-C and SIGTERM (the handler installed at start): stop starting creates, abandon requests in flight,
+    //    stop waiting, then report what exists.
+    let interrupted = crate::cancel_flag();
 
     // 3. Creates, in parallel per provider.
     let mut outcomes: Vec<Outcome> = plan
@@ -182,19 +183,25 @@ pub(crate) fn run(
                     ));
                     (Some(i.clone()), "exists")
                 }
+                Identity::Duplicate(all) => {
+                    let ids: Vec<&str> = all.iter().map(|i| i.id.as_str()).collect();
+                    output::warning(&format!(
+                        "{} {}: {} managed instances carry this label ({}); using the oldest, {}, and creating none \
+                         (remove the others with `prov delete`)",
+                        ip.provider.name,
+                        ip.spec.label,
+                        all.len(),
+                        ids.join(", "),
+                        ids[0]
+                    ));
+                    (all.first().cloned(), "duplicate")
+                }
                 Identity::Conflict(i) => {
                     output::note(&format!("{} {}: adopting {} (--adopt)", ip.provider.name, ip.spec.label, i.id));
                     (Some(i.clone()), "adopted")
                 }
             };
-            Outcome {
-                provider: ip.provider.name,
-                label: ip.spec.label.clone(),
-                instance,
-                action,
-                root_password: None,
-                error: None,
-            }
+            Outcome::new(ip, instance, action)
         })
         .collect();
     create_all(&plan, &clients, &mut outcomes, &interrupted);
@@ -204,13 +211,18 @@ pub(crate) fn run(
         wait_for_all(&clients, &mut outcomes, level, timeout, &interrupted);
     }
 
-    // 5. Report.
+    // 5. Converge: one label, one instance, even when another run raced this one or a lost create landed twice.
+    if !interrupted.load(Ordering::Relaxed) {
+        converge(&clients, &mut outcomes);
+    }
+
+    // 6. Report.
     print_outcomes(cx.output, &outcomes)?;
     let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.error.is_some()).collect();
     if interrupted.load(Ordering::Relaxed) {
         let ids: Vec<String> = outcomes
             .iter()
-            .filter(|o| matches!(o.action, "created" | "adopted"))
+            .filter(|o| matches!(o.action, "created" | "recovered" | "adopted"))
             .filter_map(|o| o.instance.as_ref().map(|i| format!("{} {} ({})", o.provider, i.id, o.label)))
             .collect();
         let created = if ids.is_empty() { "none".to_owned() } else { ids.join(", ") };
@@ -247,15 +259,11 @@ fn create_all(plan: &Plan, clients: &Clients, outcomes: &mut [Outcome], interrup
                         let ip = &plan.instances[i];
                         let outcome = if interrupted.load(Ordering::Relaxed) {
                             Outcome {
-                                provider: ip.provider.name,
-                                label: ip.spec.label.clone(),
-                                instance: None,
-                                action: "not-started",
-                                root_password: None,
                                 error: Some(format!(
                                     "{} {}: not created (interrupted)",
                                     ip.provider.name, ip.spec.label
                                 )),
+                                ..Outcome::new(ip, None, "not-started")
                             }
                         } else {
                             create_one(p, ip)
@@ -275,25 +283,23 @@ fn create_all(plan: &Plan, clients: &Clients, outcomes: &mut [Outcome], interrup
 
 fn create_one(p: &dyn Provider, ip: &InstancePlan) -> Outcome {
     let (name, label) = (ip.provider.name, ip.spec.label.clone());
-    match create_once(p, &ip.spec) {
+    let marker = new_marker();
+    match create_marked(p, &ip.spec, &marker, &CreateOptions::default()) {
         Ok(o) => {
             let id = o.created.instance.id.clone();
             let action = if o.recovered {
                 output::note(&format!(
                     "{name} {label}: the answer to the create was lost; found {id} by its marker and adopted it (not created twice)"
                 ));
-                "adopted"
+                "recovered"
             } else {
                 output::note(&format!("{name} {label}: created {id}"));
                 "created"
             };
             Outcome {
-                provider: name,
-                label,
-                instance: Some(o.created.instance),
-                action,
                 root_password: o.created.generated_password,
-                error: None,
+                marker: Some(marker),
+                ..Outcome::new(ip, Some(o.created.instance), action)
             }
         }
         Err(e) => {
@@ -302,13 +308,78 @@ fn create_one(p: &dyn Provider, ip: &InstancePlan) -> Outcome {
             } else {
                 ""
             };
-            Outcome {
-                provider: name,
-                label: label.clone(),
-                instance: None,
-                action: "failed",
-                root_password: None,
-                error: Some(format!("{e} ({label}){hint}")),
+            let what = if matches!(e, Error::Interrupted) {
+                format!("{name}: creating {label} was interrupted")
+            } else {
+                format!("{e} ({label})")
+            };
+            Outcome { error: Some(format!("{what}{hint}")), marker: Some(marker), ..Outcome::new(ip, None, "failed") }
+        }
+    }
+}
+
+/// After the creates (and waits) of a run, lists each provider that this run created on once more. A label held
+/// by several managed instances keeps the first in [`prov_core::identity::keeping_order`] (the same choice in
+/// every process); this run deletes the extras that carry its own marker and adopts the kept one when it is not
+/// its own. Instances another run created are left to that run. A failed check is a warning: what exists is
+/// reported either way, and a rerun (or `prov plan`) shows any `duplicate`.
+fn converge(clients: &Clients, outcomes: &mut [Outcome]) {
+    for (name, p) in clients {
+        let ours: Vec<usize> =
+            (0..outcomes.len()).filter(|i| outcomes[*i].provider == *name && outcomes[*i].marker.is_some()).collect();
+        if ours.is_empty() {
+            continue;
+        }
+        let listed = match p.list_instances() {
+            Ok(l) => l,
+            Err(e) => {
+                output::warning(&format!("{name}: could not check for duplicate instances after creating: {e}"));
+                continue;
+            }
+        };
+        for i in ours {
+            let o = &mut outcomes[i];
+            let same = managed_labelled(&o.label, &listed);
+            let mine = |inst: &Instance| marker_of(inst) == o.marker.as_deref();
+            if same.len() < 2 && (same.is_empty() || o.instance.is_some() || !mine(&same[0])) {
+                continue;
+            }
+            let keep = same[0].clone();
+            for extra in same.iter().skip(1).filter(|inst| mine(inst)) {
+                match p.delete_instance(&extra.id) {
+                    Ok(Deleted::Deleted | Deleted::AlreadyGone) => {
+                        output::warning(&format!(
+                            "{name} {}: removed {} (a duplicate this run created; {} was created first and is kept)",
+                            o.label, extra.id, keep.id
+                        ));
+                        o.removed.push(extra.id.clone());
+                    }
+                    Err(e) => {
+                        o.error = Some(format!(
+                            "{e} (while removing duplicate {} of {}; {} is kept)",
+                            extra.id, o.label, keep.id
+                        ));
+                    }
+                }
+            }
+            let kept_is_ours = mine(&keep);
+            let had = o.instance.as_ref().map(|inst| inst.id.clone());
+            if had.as_deref() != Some(keep.id.as_str()) {
+                if kept_is_ours {
+                    output::note(&format!("{name} {}: found {} by its marker", o.label, keep.id));
+                    o.action = "recovered";
+                } else {
+                    output::note(&format!(
+                        "{name} {}: another run created {} first; adopted it instead of ours",
+                        o.label, keep.id
+                    ));
+                    o.action = "adopted";
+                }
+                // A create that failed with an unknown outcome but did land is not a failure any more.
+                if o.error.as_deref().is_some_and(|e| !e.contains("while removing duplicate")) {
+                    o.error = None;
+                }
+                o.instance = Some(keep);
             }
         }
     }

@@ -339,6 +339,7 @@ fn all(cx: &Context, what: ListWhat, filters: &Filters, cache: Option<&Cache>) -
         ListWhat::Instances => prov_core::provider::Operation::ListInstances,
     };
     refuse_one_url_for_all(cx)?;
+    cx.one_url_one_provider(&registry().iter().map(|i| i.name).collect::<Vec<_>>())?;
     let mut clients: Vec<Box<dyn Provider>> = Vec::new();
     for &info in registry() {
         let p = cx.connect(info)?;

@@ -1,4 +1,4 @@
-//! `prov plan <file>` (also `apply --dry-run`): per instance what `apply` would do (create / exists / conflict),
+//! `prov plan <file>` (also `apply --dry-run`): per instance what `apply` would do (create / exists / duplicate / conflict),
 //! the exact create request (method, URL, JSON body with secrets masked), and the monthly price of each instance
 //! and the total, from each provider's plan catalogue. Sends only reads (instance and plan lists); without a token
 //! it says what it could not check instead of failing.
@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use prov_core::create::MARKER_PREFIX;
+use prov_core::identity::{Identity, identify};
 use prov_core::provider::{MANAGED_TAG, Operation};
 use prov_core::secret::redact_json;
 use prov_core::{Instance, Plan as Catalogue};
 use serde_json::{Value, json};
 
-use super::apply::{Clients, Identity, connect_all, identify, load};
+use super::apply::{Clients, connect_all, load};
 use crate::args::OutputFormat;
 use crate::settings::Context;
 use crate::{CmdResult, output};
@@ -62,9 +63,12 @@ pub(crate) fn show(cx: &Context, plan: &prov_core::plan::Plan, clients: &Clients
         let Some(p) = clients.get(ip.provider.name) else { continue };
         let k = known.get(ip.provider.name);
         let (action, existing) = match k.map(|k| &k.instances) {
-            Some(Ok(list)) => match identify(ip, list) {
+            Some(Ok(list)) => match identify(&ip.spec.label, list) {
                 Identity::New => ("create", None),
                 Identity::Exists(i) => ("exists", Some(i.id)),
+                Identity::Duplicate(all) => {
+                    ("duplicate", Some(all.iter().map(|i| i.id.as_str()).collect::<Vec<_>>().join(",")))
+                }
                 Identity::Conflict(i) => ("conflict", Some(i.id)),
             },
             _ => ("create (unchecked)", None),

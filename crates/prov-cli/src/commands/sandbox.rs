@@ -27,11 +27,6 @@ pub(crate) fn run(listen: &str, boot_secs: f64, faults: &[String], latency_ms: u
     };
     let sb = Sandbox::start(&addr.to_string(), dialects(image_count), opts)
         .map_err(|e| crate::settings::sandbox_failure(&format!("cannot listen on {addr}"), &e))?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    ctrlc::set_handler(move || {
-        let _ = tx.send(());
-    })
-    .map_err(|e| Failure::failed(format!("cannot install the Ctrl-C handler: {e}")))?;
     let mut out = std::io::stdout().lock();
     for info in registry() {
         let _ = writeln!(out, "export {}={}", info.url_env, sb.base_url(info.sandbox_path));
@@ -45,7 +40,9 @@ pub(crate) fn run(listen: &str, boot_secs: f64, faults: &[String], latency_ms: u
         "sandbox listening on http://{} (boot {boot_secs}s); any non-empty token works; Ctrl-C to stop",
         sb.addr()
     ));
-    let _ = rx.recv();
+    // Until Ctrl-C or SIGTERM (the process-wide handler sets the cancel flag).
+    let stop = crate::cancel_flag();
+    while !prov_core::Clock::sleep_unless(&prov_core::SystemClock, std::time::Duration::from_secs(3600), &stop) {}
     crate::output::note("sandbox stopped");
     sb.shutdown();
     Ok(())

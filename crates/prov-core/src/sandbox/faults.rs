@@ -11,6 +11,7 @@
 //! SELECT  = "#N" (the Nth matching request) | "#N-M" | "#N+" (the Nth and later) | "every" (the default)
 //! ACTION  = 400..599 [retry-after=SECS] [retry-after-date=SECS] [body=json|html|empty]
 //!         | truncate | invalid-json | missing-fields | stall[=DURATION] | reset | reset-after
+//!         | reset-after-lag=N
 //! ```
 //!
 //! Requests are counted per rule: every request whose method and path match a rule advances that rule's count,
@@ -96,6 +97,9 @@ pub enum Action {
     Reset,
     /// The dialect acts (creates, deletes), then the connection is closed without an answer: the lost response.
     ResetAfter,
+    /// As `ResetAfter`, and what the dialect created stays out of every list and lookup for the next N requests:
+    /// a provider that acts late or whose lists lag (eventual consistency).
+    ResetAfterLag(usize),
 }
 
 impl std::fmt::Display for Action {
@@ -121,6 +125,7 @@ impl std::fmt::Display for Action {
             Self::Stall(d) => write!(f, "stall={}ms", d.as_millis()),
             Self::Reset => f.write_str("reset"),
             Self::ResetAfter => f.write_str("reset-after"),
+            Self::ResetAfterLag(n) => write!(f, "reset-after-lag={n}"),
         }
     }
 }
@@ -240,6 +245,10 @@ pub(super) fn apply(action: Option<&Action>, handle: impl FnOnce() -> SandboxRes
             let _ = handle();
             Outcome::Close
         }
+        Action::ResetAfterLag(n) => {
+            let _ = super::with_lag(*n, handle);
+            Outcome::Close
+        }
         Action::Stall(d) => Outcome::Respond(handle(), *d),
         Action::Truncate => {
             let mut answer = handle();
@@ -331,7 +340,8 @@ pub(super) fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
-const ACTIONS: &str = "a status 400-599, truncate, invalid-json, missing-fields, stall=DURATION, reset or reset-after";
+const ACTIONS: &str =
+    "a status 400-599, truncate, invalid-json, missing-fields, stall=DURATION, reset, reset-after or reset-after-lag=N";
 
 fn parse_rule(text: &str) -> Result<Fault, String> {
     let (left, right) = text.split_once("=>").ok_or("expected `[METHOD] PATH [#N] => ACTION`")?;
@@ -415,6 +425,13 @@ fn parse_action(word: &str, options: &[&str]) -> Result<Action, String> {
         "missing-fields" => no_value(Action::MissingFields)?,
         "reset" | "reset-before" => no_value(Action::Reset)?,
         "reset-after" => no_value(Action::ResetAfter)?,
+        "reset-after-lag" => {
+            let n =
+                value.and_then(|v| v.parse::<usize>().ok()).filter(|n| (1..=10_000).contains(n)).ok_or_else(|| {
+                    "`reset-after-lag` takes a number of requests, 1-10000 (reset-after-lag=5)".to_owned()
+                })?;
+            Action::ResetAfterLag(n)
+        }
         "stall" | "delay" => {
             let d = match value {
                 None => MAX_STALL,

@@ -149,6 +149,28 @@ struct State {
     instances: BTreeMap<String, Vec<SimInstance>>,
     counter: u64,
     log: Vec<(String, String)>,
+    /// Instances not yet visible: (dialect, id, visible once the log holds this many requests).
+    hidden: Vec<(String, String, usize)>,
+}
+
+impl State {
+    fn visible(&self, dialect: &str, id: &str) -> bool {
+        !self.hidden.iter().any(|(d, i, until)| d == dialect && i == id && self.log.len() < *until)
+    }
+}
+
+thread_local! {
+    /// While set, instances this thread inserts stay hidden for that many further requests (`reset-after-lag`).
+    static LAG: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` (a dialect handling one request) so that the instances it creates stay out of every list and lookup
+/// for the next `requests` requests: a provider that acts late, or whose lists lag behind its creates.
+pub(crate) fn with_lag<T>(requests: usize, f: impl FnOnce() -> T) -> T {
+    LAG.with(|l| l.set(Some(requests)));
+    let out = f();
+    LAG.with(|l| l.set(None));
+    out
 }
 
 /// The simulated world shared by all dialects of one sandbox.
@@ -201,17 +223,27 @@ impl World {
 
     /// Adds an instance to a dialect's store.
     pub fn insert(&self, dialect: &str, inst: SimInstance) {
-        self.lock().instances.entry(dialect.to_owned()).or_default().push(inst);
+        let mut s = self.lock();
+        if let Some(n) = LAG.with(std::cell::Cell::get) {
+            let until = s.log.len() + n;
+            s.hidden.push((dialect.to_owned(), inst.id.clone(), until));
+        }
+        s.instances.entry(dialect.to_owned()).or_default().push(inst);
     }
 
-    /// One instance.
+    /// One instance (not while it is hidden by `reset-after-lag`).
     pub fn get(&self, dialect: &str, id: &str) -> Option<SimInstance> {
-        self.lock().instances.get(dialect)?.iter().find(|i| i.id == id).cloned()
+        let s = self.lock();
+        s.instances.get(dialect)?.iter().find(|i| i.id == id && s.visible(dialect, &i.id)).cloned()
     }
 
-    /// Every instance of a dialect, oldest first.
+    /// Every visible instance of a dialect, oldest first.
     pub fn list(&self, dialect: &str) -> Vec<SimInstance> {
-        self.lock().instances.get(dialect).cloned().unwrap_or_default()
+        let s = self.lock();
+        s.instances
+            .get(dialect)
+            .map(|all| all.iter().filter(|i| s.visible(dialect, &i.id)).cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Removes an instance; false when it did not exist.
