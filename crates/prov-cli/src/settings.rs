@@ -61,6 +61,8 @@ pub struct Context {
     api_url: Option<String>,
     request_timeout: Duration,
     sandbox: Option<Sandbox>,
+    /// How lost creates are resolved (`PROV_SETTLE_WINDOW` overrides the 30 s settle window).
+    pub create: prov_core::create::CreateOptions,
 }
 
 impl Context {
@@ -88,7 +90,13 @@ impl Context {
         if global.request_timeout.is_zero() {
             return Err(Failure::usage("--request-timeout must be more than 0s"));
         }
+        let mut create = prov_core::create::CreateOptions::default();
+        if let Some(v) = std::env::var("PROV_SETTLE_WINDOW").ok().filter(|v| !v.trim().is_empty()) {
+            create.settle = humantime::parse_duration(v.trim())
+                .map_err(|e| Failure::usage(format!("PROV_SETTLE_WINDOW=`{v}` is not a duration like 30s: {e}")))?;
+        }
         Ok(Self {
+            create,
             output: global.output,
             verbose: global.verbose,
             api_url: global.api_url.clone(),

@@ -178,7 +178,10 @@ fn a_lost_create_answer_is_recovered_by_apply_without_a_second_post() {
 fn a_create_refused_with_500_on_every_attempt_fails_and_creates_nothing() {
     let sb = sandbox("POST {linode}/linode/instances => 500");
     let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/linode-small.toml");
-    let o = prov(&["apply", &plan.display().to_string(), "--wait", "none"], &env_for(&sb, "tok"));
+    // A short settle window: each 500 is followed by marker lookups for this long before deciding.
+    let mut env = env_for(&sb, "tok");
+    env.push(("PROV_SETTLE_WINDOW", "1s".to_owned()));
+    let o = prov(&["apply", &plan.display().to_string(), "--wait", "none"], &env);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("linode: create instance failed: HTTP 500"), "{err}");

@@ -204,7 +204,7 @@ pub(crate) fn run(
             Outcome::new(ip, instance, action)
         })
         .collect();
-    create_all(&plan, &clients, &mut outcomes, &interrupted);
+    create_all(&plan, &clients, &mut outcomes, &interrupted, &cx.create);
 
     // 4. Waits, one shared poller per provider.
     if level != WaitLevel::None && !interrupted.load(Ordering::Relaxed) {
@@ -239,7 +239,13 @@ pub(crate) fn run(
     }
 }
 
-fn create_all(plan: &Plan, clients: &Clients, outcomes: &mut [Outcome], interrupted: &AtomicBool) {
+fn create_all(
+    plan: &Plan,
+    clients: &Clients,
+    outcomes: &mut [Outcome],
+    interrupted: &AtomicBool,
+    opts: &CreateOptions,
+) {
     let results: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for (name, p) in clients {
@@ -266,7 +272,7 @@ fn create_all(plan: &Plan, clients: &Clients, outcomes: &mut [Outcome], interrup
                                 ..Outcome::new(ip, None, "not-started")
                             }
                         } else {
-                            create_one(p, ip)
+                            create_one(p, ip, opts)
                         };
                         if let Ok(mut r) = results.lock() {
                             r.push((i, outcome));
@@ -281,10 +287,10 @@ fn create_all(plan: &Plan, clients: &Clients, outcomes: &mut [Outcome], interrup
     }
 }
 
-fn create_one(p: &dyn Provider, ip: &InstancePlan) -> Outcome {
+fn create_one(p: &dyn Provider, ip: &InstancePlan, opts: &CreateOptions) -> Outcome {
     let (name, label) = (ip.provider.name, ip.spec.label.clone());
     let marker = new_marker();
-    match create_marked(p, &ip.spec, &marker, &CreateOptions::default()) {
+    match create_marked(p, &ip.spec, &marker, opts) {
         Ok(o) => {
             let id = o.created.instance.id.clone();
             let action = if o.recovered {
