@@ -1,7 +1,7 @@
-//! Duplicate-safe create. No provider offers an idempotency key (FACTS.md §9), so every create attempt carries a
-//! unique marker tag; when the answer is lost (connection dropped, timeout, 5xx, an unreadable 2xx body) the marker
-//! is looked up before deciding: found → that instance is the result; not found → one more attempt at most. A
-//! create is never sent again for an instance that exists. Markers stay on the instance (prov's operations are
+//! Duplicate-safe create. No provider offers an idempotency key (docs/providers/<provider>.md §9), so every create
+//! attempt carries a unique marker tag; when the answer is lost (connection dropped, timeout, 5xx, an unreadable 2xx
+//! body) the marker is looked up before deciding: found → that instance is the result; not found → one more attempt at
+//! most. A create is never sent again for an instance that exists. Markers stay on the instance (prov's operations are
 //! read, create and delete only) and are documented in docs/plan-format.md.
 
 use crate::error::{Error, Result};
