@@ -1,17 +1,17 @@
 //! `cargo xtask prism`: runs prov against Stoplight Prism mocks of the official specs and fails on any request violation.
 //!
-//! Steps (FACTS.md §8, §9): install `@stoplight/prism-cli` into `$HOME/.cache/npmtools` when it is not there;
-//! build `prov`; start one Prism mock per full spec on a free 127.0.0.1 port; put a thin loopback proxy in front
-//! of each that (a) rewrites only the paging fields of successful list answers into a last page, because Prism's
-//! static examples always point at a next page, (b) strips Linode's `X-Filter` header, which the spec types as an
-//! object so Prism refuses the JSON string the real API expects (the proxy checks it is a JSON object instead),
-//! and (c) records every exchange and Prism's `sl-violations` header. Then it runs the real `prov` binary:
-//! `list regions|plans|images|instances`, `plan`, `apply` (a plan with every option the provider supports,
-//! `--wait none`), `show` and `delete --yes`, with a dummy token, and collects Prism's `Violation:` log lines.
-//! It fails on any request violation of severity error, on a request Prism could not route, and on a failed
-//! command. Response violations (the specs' own examples against their schemas) are reported, not failed on.
-//! Everything listens on 127.0.0.1 only; every process it starts is killed at the end, and the whole run is
-//! bounded by `--timeout` (default 170 s).
+//! Steps (§11 of each provider doc, e.g. `docs/providers/vultr.md §11`): install `@stoplight/prism-cli` into
+//! `$HOME/.cache/npmtools` when it is not there; build `prov`; start one Prism mock per full spec on a free 127.0.0.1
+//! port; put a thin loopback proxy in front of each that (a) rewrites only the paging fields of successful list answers
+//! into a last page, because Prism's static examples always point at a next page, (b) strips Linode's `X-Filter`
+//! header, which the spec types as an object so Prism refuses the JSON string the real API expects (the proxy checks it
+//! is a JSON object instead), and (c) records every exchange and Prism's `sl-violations` header. Then it runs the real
+//! `prov` binary: `list regions|plans|images|instances`, `plan`, `apply` (a plan with every option the provider
+//! supports, `--wait none`), `show` and `delete --yes`, with a dummy token, and collects Prism's `Violation:` log
+//! lines. It fails on any request violation of severity error, on a request Prism could not route, and on a failed
+//! command. Response violations (the specs' own examples against their schemas) are reported, not failed on. Everything
+//! listens on 127.0.0.1 only; every process it starts is killed at the end, and the whole run is bounded by `--timeout`
+//! (default 170 s).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-/// The Prism release FACTS.md §8 was verified with.
+/// The Prism release the provider docs' §11 was observed with (`docs/providers/linode.md §11`).
 const PRISM_PACKAGE: &str = "@stoplight/prism-cli@5.14.2";
 
 /// The token every run sends; Prism only checks that one is there.
@@ -35,7 +35,7 @@ const DUMMY_TOKEN: &str = "prism-dummy-token";
 struct Target {
     name: &'static str,
     spec: &'static str,
-    /// Path the mock serves prov's versioned base URL at (Vultr's mock serves at `/`, FACTS.md §8).
+    /// Path the mock serves prov's versioned base URL at (Vultr's mock serves at `/`, docs/providers/vultr.md §11).
     base_path: &'static str,
     url_env: &'static str,
     token_env: &'static str,
@@ -133,10 +133,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let work = std::env::temp_dir().join(format!("prov-prism-{}", std::process::id()));
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
 
-    // Every mock starts at once: DigitalOcean's takes the longest (≈ 6.5 s, FACTS.md §8).
+    let specs_dir = crate::specs::specs_dir()?;
+    // Every mock starts at once: DigitalOcean's takes the longest (≈ 6.5 s).
     let mut mocks = Mocks(Vec::new());
     for t in &targets {
-        let spec = specs_dir().join(t.spec);
+        let spec = specs_dir.join(t.spec);
         mocks.0.push(Mock::start(&prism, &spec).with_context(|| format!("{}: starting Prism", t.name))?);
     }
     for (t, m) in targets.iter().zip(&mocks.0) {
@@ -185,10 +186,6 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn specs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/api-specs")
 }
 
 /// Runs `cmd` to completion or kills it (by its pid) at `deadline`. Returns (success, stdout, stderr).
@@ -522,8 +519,8 @@ fn serve(mut conn: TcpStream, upstream: u16, strip_x_filter: bool) -> anyhow::Re
             continue;
         }
         if strip_x_filter && lower == "x-filter" {
-            // FACTS.md §9: the spec types X-Filter as an object, so Prism refuses the JSON string the real API
-            // expects. It is checked here instead: a JSON object.
+            // docs/providers/linode.md §11: the spec types X-Filter as an object, so Prism refuses the JSON string the
+            // real API expects. It is checked here instead: a JSON object.
             ex.x_filter_seen = true;
             if !matches!(serde_json::from_str::<Value>(v), Ok(Value::Object(_))) {
                 ex.x_filter_problem = Some(format!("X-Filter `{v}` is not a JSON object"));
@@ -568,7 +565,8 @@ fn serve(mut conn: TcpStream, upstream: u16, strip_x_filter: bool) -> anyhow::Re
     Ok(Some(ex))
 }
 
-/// Rewrites the paging fields of a list answer into a last page (FACTS.md §9) and names what it changed:
+/// Rewrites the paging fields of a list answer into a last page (docs/providers/vultr.md §11,
+/// docs/providers/digitalocean.md §11) and names what it changed:
 /// Vultr `meta.links.next`, DigitalOcean `links.pages.next`/`last`, Linode `pages` (set to `page`).
 fn last_page(v: &mut Value) -> Vec<&'static str> {
     let mut changed = Vec::new();

@@ -1,12 +1,13 @@
 //! `cargo xtask specs [--check]`: trims the official OpenAPI specs into `fixtures/openapi/<provider>.json`.
 //!
-//! Each trimmed copy holds only the seven operations prov performs (FACTS.md §2), their path-level parameters, the
-//! components they reference (transitively), the security schemes they name, and a header object
-//! `x-prov-source` naming the full file, where it comes from, its revision and its sha256. Prose is dropped to keep
-//! the copies small (descriptions except the ones OpenAPI requires on Response Objects, examples, external docs,
-//! `x-` extensions); every schema keyword that constrains a value is kept as the spec wrote it. The output is
-//! pretty JSON in the spec's own key order (components sorted by kind and name), so it is deterministic and diffs
-//! well. `--check` regenerates in memory and fails when a committed copy differs.
+//! Each trimmed copy holds only the seven operations prov performs (§1 of each provider doc: `docs/providers/vultr.md
+//! §1`, `docs/providers/linode.md §1`, `docs/providers/digitalocean.md §1`), their path-level parameters, the
+//! components they reference (transitively), the security schemes they name, and a header object `x-prov-source` naming
+//! the full file, where it comes from, its revision and its sha256. Prose is dropped to keep the copies small
+//! (descriptions except the ones OpenAPI requires on Response Objects, examples, external docs, `x-` extensions); every
+//! schema keyword that constrains a value is kept as the spec wrote it. The output is pretty JSON in the spec's own key
+//! order (components sorted by kind and name), so it is deterministic and diffs well. `--check` regenerates in memory
+//! and fails when a committed copy differs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -19,16 +20,15 @@ use sha2::{Digest, Sha256};
 struct SpecSource {
     /// Provider name; the trimmed copy is `fixtures/openapi/<provider>.json`.
     provider: &'static str,
-    /// File name under `../shared/api-specs`.
+    /// File name in the directory `PROV_API_SPECS` names (the full specs are not part of the repository).
     file: &'static str,
-    /// Where the file comes from (FACTS.md §0).
+    /// Where the file comes from (§0 of the provider's doc, e.g. `docs/providers/vultr.md §0`).
     source: &'static str,
-    /// Which revision it is (FACTS.md §0).
+    /// Which revision it is (§0 of the provider's doc, e.g. `docs/providers/linode.md §0`).
     revision: &'static str,
-    /// The file's size and the first hex digits of its sha256 as FACTS.md §0 records them: `source` and
-    /// `revision` describe that file, so a different file stops the run instead of being labelled wrongly. (Only
-    /// the prefix: FACTS.md §0 gives Vultr's suffix as `a2b2`, but the file it describes, 824,549 bytes, ends in
-    /// `04a2`.)
+    /// The file's size and the first hex digits of its sha256, whose full value §0 of the provider's doc records
+    /// (e.g. `docs/providers/digitalocean.md §0`): `source` and `revision` describe that file, so a different file
+    /// stops the run instead of being labelled wrongly.
     expected: (usize, &'static str),
     /// (path template, methods) in the order they are written out.
     operations: &'static [(&'static str, &'static [&'static str])],
@@ -113,7 +113,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             other => bail!("unknown argument `{other}` (usage: cargo xtask specs [--check])"),
         }
     }
-    let specs_dir = specs_dir();
+    let specs_dir = specs_dir()?;
     let out_dir = workspace_root().join("fixtures/openapi");
     let mut stale = Vec::new();
     for source in SOURCES {
@@ -127,10 +127,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         let sha256 = sha256_hex(text.as_bytes());
         if text.len() != source.expected.0 || !sha256.starts_with(source.expected.1) {
             bail!(
-                "{} ({} bytes, sha256 {sha256}) is not the revision FACTS.md §0 records ({} bytes, sha256 {}…); \
-                 update SOURCES in xtask/src/specs.rs (source, revision, expected) for the new file",
+                "{} ({} bytes, sha256 {sha256}) is not the revision docs/providers/{}.md §0 records ({} bytes, \
+                 sha256 {}…); update SOURCES in xtask/src/specs.rs (source, revision, expected) and that section \
+                 for the new file",
                 source.file,
                 text.len(),
+                source.provider,
                 source.expected.0,
                 source.expected.1
             );
@@ -165,10 +167,23 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// `../shared/api-specs`, relative to the workspace root.
-fn specs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/api-specs")
+/// The directory holding the full official spec files, which the repository does not carry: the environment
+/// variable `PROV_API_SPECS` (an absolute path, or one relative to the current directory). Their revisions are
+/// recorded in §0 of each provider doc (`docs/providers/vultr.md §0`, …).
+pub fn specs_dir() -> anyhow::Result<PathBuf> {
+    let Some(dir) = std::env::var_os(SPECS_ENV).filter(|d| !d.is_empty()) else {
+        let files: Vec<&str> = SOURCES.iter().map(|s| s.file).collect();
+        bail!("set {SPECS_ENV} to the directory holding the full official specs ({})", files.join(", "));
+    };
+    let dir = PathBuf::from(dir);
+    if !dir.is_dir() {
+        bail!("{SPECS_ENV}={} is not a directory", dir.display());
+    }
+    Ok(dir)
 }
+
+/// The environment variable naming the directory of the full spec files.
+const SPECS_ENV: &str = "PROV_API_SPECS";
 
 /// A JSON value read from YAML. Not `serde_json::Value` directly: DigitalOcean's spec holds integers beyond `u64`
 /// (a `maximum` of 18446744073709552000), which it refuses; those become floats, as in any JSON parser. Mapping

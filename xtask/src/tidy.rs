@@ -114,4 +114,88 @@ mod tests {
         }
         assert!(found.is_empty(), "HTTP goes through prov_core::http::Http: {found:#?}");
     }
+
+    /// Every `.rs`, `.md` and `.toml` file of the repository (not `target/`, not dot directories); a directory that
+    /// cannot be read fails the test instead of being skipped.
+    fn repo_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+        for e in entries {
+            let p = e.unwrap_or_else(|e| panic!("cannot read an entry of {}: {e}", dir.display())).path();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if p.is_dir() {
+                if name != "target" && !name.starts_with('.') {
+                    repo_files(&p, out);
+                }
+            } else if [".rs", ".md", ".toml"].iter().any(|ext| name.ends_with(ext)) {
+                out.push(p);
+            }
+        }
+    }
+
+    /// `docs/providers/<name>.md §<N>` citations in `text`: (name, N).
+    fn citations(text: &str) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        for (i, m) in text.match_indices("docs/providers/") {
+            let rest = &text[i + m.len()..];
+            let name: String =
+                rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+            let Some(after) = rest[name.len()..].strip_prefix(".md §") else { continue };
+            let n: String = after.chars().take_while(char::is_ascii_digit).collect();
+            if !name.is_empty() && !n.is_empty() {
+                found.push((name, n));
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn the_repository_stands_alone_and_every_provider_citation_resolves() {
+        let root = root();
+        for dir in ["crates", "xtask", "docs", "docs/providers", "fixtures"] {
+            assert!(root.join(dir).is_dir(), "{dir} is missing: the scan would prove nothing");
+        }
+        let mut all = Vec::new();
+        repo_files(&root, &mut all);
+        assert!(all.len() > 50, "only {} files found under {}", all.len(), root.display());
+        // Spelt in two halves so this file does not name them itself.
+        let banned = [concat!("FACTS", ".md"), concat!("../", "shared")];
+        let mut problems = Vec::new();
+        for f in &all {
+            let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("cannot read {}: {e}", f.display()));
+            for b in banned {
+                if text.contains(b) {
+                    problems.push(format!("{}: mentions {b}", f.display()));
+                }
+            }
+            for (name, n) in citations(&text) {
+                let doc = root.join(format!("docs/providers/{name}.md"));
+                let Ok(body) = std::fs::read_to_string(&doc) else {
+                    problems.push(format!("{}: cites docs/providers/{name}.md, which does not exist", f.display()));
+                    continue;
+                };
+                let heading = body.lines().any(|l| {
+                    l.starts_with('#')
+                        && l.match_indices('§').any(|(i, _)| {
+                            let digits: String =
+                                l[i + '§'.len_utf8()..].chars().take_while(char::is_ascii_digit).collect();
+                            digits == n
+                        })
+                });
+                if !heading {
+                    problems.push(format!(
+                        "{}: cites docs/providers/{name}.md §{n}, which has no such heading",
+                        f.display()
+                    ));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "the repository must stand alone: {problems:#?}");
+    }
+
+    #[test]
+    fn citations_are_parsed() {
+        let c =
+            citations("see docs/providers/linode.md §10 and docs/providers/vultr.md §7, not docs/providers/<p>.md §1");
+        assert_eq!(c, vec![("linode".to_owned(), "10".to_owned()), ("vultr".to_owned(), "7".to_owned())]);
+    }
 }

@@ -16,9 +16,9 @@
 //! `allOf`/`oneOf`/`anyOf`/`additionalProperties` are kept as the spec wrote them. Formats `date-time`, `date`,
 //! `ipv4`, `ipv6`, `uri`, `email` and OpenAPI's `byte` (base64) are asserted; other formats are annotations.
 //!
-//! Where a provider's real API knowingly differs from its spec, a test adds a [`Deviation`]; each one must cite
-//! the FACTS.md section that documents it, and changes only the one place it names. The validator resolves no
-//! reference outside the document and never touches the network.
+//! Where a provider's real API knowingly differs from its spec, a test adds a [`Deviation`]; each one must cite the
+//! section of the provider's doc that documents it (`docs/providers/linode.md §10`), and changes only the one place it
+//! names. The validator resolves no reference outside the document and never touches the network.
 //!
 //! The contract tests every provider crate runs (a recorded sandbox session and the fixtures against the spec)
 //! live once in `contract::testing` (with the `sandbox` feature); a provider's `tests/contract.rs` only describes
@@ -100,7 +100,7 @@ pub struct RequestParts<'a> {
 
 /// A documented difference between a provider's real API and its spec, applied to the trimmed spec before any
 /// schema is built. Built with [`Deviation::naive_date_time`], [`Deviation::set`] or [`Deviation::push`], which
-/// refuse a reason that cites no FACTS.md section.
+/// refuse a reason that cites no section of a provider doc (`docs/providers/<provider>.md §N`).
 #[derive(Debug, Clone)]
 pub struct Deviation {
     reason: String,
@@ -118,13 +118,21 @@ enum Change {
 }
 
 impl Deviation {
-    /// A deviation with its reason, which must cite a section of FACTS.md (`FACTS.md §5`).
+    /// A deviation with its reason, which must cite a section of a provider doc (`docs/providers/linode.md §10`).
     fn new(reason: &str, change: Change) -> Result<Self, ContractError> {
-        let cites = reason
-            .match_indices("FACTS.md §")
-            .any(|(i, m)| reason[i + m.len()..].chars().next().is_some_and(|c| c.is_ascii_digit()));
+        let cites = reason.match_indices("docs/providers/").any(|(i, m)| {
+            let rest = &reason[i + m.len()..];
+            let name = rest.find(".md §").map_or("", |end| &rest[..end]);
+            let section = rest[name.len()..].strip_prefix(".md §").unwrap_or("");
+            !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && section.chars().next().is_some_and(|c| c.is_ascii_digit())
+        });
         if !cites {
-            return err(format!("a deviation must cite the FACTS.md section that documents it: `{reason}`"));
+            return err(format!(
+                "a deviation must cite the section of the provider doc that documents it \
+                 (`docs/providers/<provider>.md §N`): `{reason}`"
+            ));
         }
         Ok(Self { reason: reason.to_owned(), change })
     }
@@ -1169,7 +1177,9 @@ mod tests {
         assert_eq!(c.check_response("GET", "/things", 404, b"{}").map(|c| c.body_checked), Ok(false), "default");
         assert!(c.check_response("POST", "/things", 500, b"").is_err(), "undeclared");
         let relaxed = c
-            .deviate(Deviation::naive_date_time("test (FACTS.md §5)").unwrap_or_else(|e| panic!("{e}")))
+            .deviate(
+                Deviation::naive_date_time("test (docs/providers/linode.md §10)").unwrap_or_else(|e| panic!("{e}")),
+            )
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(relaxed.check_response("GET", "/things", 200, naive).is_ok());
     }
@@ -1177,10 +1187,13 @@ mod tests {
     #[test]
     fn deviations_must_cite_facts_and_name_a_real_place() {
         assert!(Deviation::naive_date_time("because").is_err());
-        assert!(Deviation::set("see FACTS.md §", "#/x", json!(1)).is_err());
-        let bad_target = Deviation::set("FACTS.md §3", "#/components/schemas/nope/type", json!("string"));
+        assert!(Deviation::set("see docs/providers/linode.md §", "#/x", json!(1)).is_err());
+        assert!(Deviation::set("see docs/providers/.md §2", "#/x", json!(1)).is_err());
+        let bad_target =
+            Deviation::set("docs/providers/linode.md §2", "#/components/schemas/nope/type", json!("string"));
         assert!(contract().deviate(bad_target.unwrap_or_else(|e| panic!("{e}"))).is_err());
-        let widen = Deviation::set("FACTS.md §3", "list-things#/parameters/0/schema/maximum", json!(600));
+        let widen =
+            Deviation::set("docs/providers/linode.md §2", "list-things#/parameters/0/schema/maximum", json!(600));
         let c = contract().deviate(widen.unwrap_or_else(|e| panic!("{e}"))).unwrap_or_else(|e| panic!("{e}"));
         let q = vec![("page_size".to_owned(), "600".to_owned())];
         let parts = RequestParts { method: "GET", path: "/things", query: &q, headers: &[], body: b"" };

@@ -190,7 +190,8 @@ pub trait Provider: Send + Sync {
     fn http(&self) -> &crate::Http;
 
     /// Instances labelled `label` that carry `tag`, to find a create whose answer was lost. The default lists
-    /// every instance; providers override it with a server-side filter (FACTS.md §9).
+    /// every instance; providers override it with a server-side filter (§8 of each provider doc, e.g.
+    /// docs/providers/linode.md §8).
     fn find_instances(&self, label: &str, tag: &str) -> Result<Vec<Instance>> {
         Ok(self.list_instances()?.into_iter().filter(|i| i.label == label && i.has_tag(tag)).collect())
     }

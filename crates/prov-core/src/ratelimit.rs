@@ -1,5 +1,6 @@
-//! Client-side rate budgets: sliding windows taken from each provider's documented limits (FACTS.md §7), applied
-//! by the HTTP chokepoint before every request so a large plan does not trip 429. Waits go through the `Clock`.
+//! Client-side rate budgets: sliding windows taken from each provider's documented limits (§3 of each
+//! `docs/providers/<provider>.md`), applied by the HTTP chokepoint before every request so a large plan does not trip
+//! 429. Waits go through the `Clock`.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;

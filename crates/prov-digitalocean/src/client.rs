@@ -1,6 +1,7 @@
-//! The DigitalOcean client: the seven operations over prov-core's HTTP chokepoint, page-number pagination that
-//! takes only the `page` parameter of `links.pages.next` (never its host), and the create body mapping (FACTS.md
-//! §4: `backups` is a bool, `user_data` plain text, `ssh_keys` ids or fingerprints, `image` slug or integer id).
+//! The DigitalOcean client: the seven operations over prov-core's HTTP chokepoint, page-number pagination that takes
+//! only the `page` parameter of `links.pages.next` (never its host), and the create body mapping
+//! (docs/providers/digitalocean.md §6: `backups` is a bool, `user_data` plain text, `ssh_keys` ids or fingerprints,
+//! `image` slug or integer id).
 
 use prov_core::http::{Page, Request};
 use prov_core::provider::{Created, Deleted, Operation, ProviderInfo};
@@ -141,7 +142,8 @@ impl Provider for DigitalOcean {
         Ok(items)
     }
 
-    /// Server-side filter `?tag_name=` (FACTS.md §9; it cannot be combined with `name`), then the label.
+    /// Server-side filter `?tag_name=` (docs/providers/digitalocean.md §8; it cannot be combined with `name`), then the
+    /// label.
     fn find_instances(&self, label: &str, tag: &str) -> Result<Vec<Instance>> {
         let first = Request::get(Operation::ListInstances, "/droplets").query("tag_name", tag);
         let items = self.list(first, |l: api::DropletList| (l.droplets, l.links, l.meta.total))?;

@@ -20,7 +20,7 @@ use prov_core::provider::{CreateSpec, FieldProblem, LegacyKey, ProviderInfo};
 
 pub use client::DigitalOcean;
 
-/// DigitalOcean's documented burst limit (FACTS.md §7): 250 requests per minute per token.
+/// DigitalOcean's documented burst limit (docs/providers/digitalocean.md §3): 250 requests per minute per token.
 pub const RATE_LIMITS: &[prov_core::ratelimit::RateLimit] = &[prov_core::ratelimit::RateLimit {
     scope: prov_core::ratelimit::Scope::All,
     max: 250,

@@ -30,12 +30,12 @@ fn full_spec(label: &str) -> CreateSpec {
 }
 
 /// DigitalOcean. No deviation is needed: prov's requests, the sandbox's answers and the fixtures all match the
-/// spec as written (errors included: `error` with `id` and `message`, FACTS.md §6).
+/// spec as written (errors included: `error` with `id` and `message`, docs/providers/digitalocean.md §10).
 const SUBJECT: Subject = Subject {
     info: &prov_digitalocean::INFO,
     spec: include_str!("../../../fixtures/openapi/digitalocean.json"),
     deviations: Vec::new,
-    // Every operation prov performs on DigitalOcean, by operationId (FACTS.md §2).
+    // Every operation prov performs on DigitalOcean, by operationId (docs/providers/digitalocean.md §1).
     operations: &[
         "regions_list",
         "sizes_list",
@@ -63,8 +63,9 @@ const SUBJECT: Subject = Subject {
     refused_status: 422,
     phases: ["new", "addressed", "active"],
     search: ("tag_name", |r| r.query("tag_name").is_some()),
-    // Every answer but the 204s of a delete carries a body checked against a schema; errors use `error` (FACTS.md
-    // §6), 422 through the `default` response because the create operation declares no 422.
+    // Every answer but the 204s of a delete carries a body checked against a schema; errors use `error`
+    // (docs/providers/digitalocean.md §4), 422 through the `default` response because the create operation declares no
+    // 422.
     answers_with_schema: |status| status != 204,
     fixture_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/digitalocean"),
     // Every fixture, with the operation and status whose response schema it must match.
@@ -108,7 +109,7 @@ fn the_checks_reject_a_broken_request_or_answer() {
     assert!(p.get("/droplets/0", &[]).is_err());
     assert!(p.get("/droplets/abc", &[]).is_err());
     let no_auth = p.unauthenticated("GET", "/regions", None);
-    assert!(no_auth.is_err(), "every DigitalOcean endpoint needs the token (FACTS.md §1)");
+    assert!(no_auth.is_err(), "every DigitalOcean endpoint needs the token (docs/providers/digitalocean.md §1)");
     // An answer with a required field gone and one with a wrong enum value.
     let answer = p.fixture("droplet_get.json");
     for (key, value) in [("status", json!("booting")), ("id", Value::Null), ("networks", json!([]))] {

@@ -1,6 +1,6 @@
 //! Linode v4 payloads (serde) and their mapping into prov's normalized models: the `{data,page,pages,results}`
 //! list envelope, regions, types, images and the Linode object (status words, the public address among private
-//! ones, the `/128` suffix, offset-less timestamps; FACTS.md §2, §3, §5).
+//! ones, the `/128` suffix, offset-less timestamps; docs/providers/linode.md §1, §2, §7).
 
 use std::net::Ipv4Addr;
 
@@ -130,7 +130,7 @@ pub struct Instance {
     /// Label.
     #[serde(default, deserialize_with = "null_default")]
     pub label: String,
-    /// `provisioning`, `booting`, `running`, `offline`, … (FACTS.md §5).
+    /// `provisioning`, `booting`, `running`, `offline`, … (docs/providers/linode.md §7).
     #[serde(default, deserialize_with = "null_default")]
     pub status: String,
     /// IPv4 addresses, public and private, in no documented order.

@@ -1,6 +1,6 @@
-//! The Linode client: the seven operations over prov-core's HTTP chokepoint, `page`/`page_size` pagination, and
-//! the create body mapping (FACTS.md §4: `type`, `root_pass` generated when not given, raw `authorized_keys`,
-//! `metadata.user_data` base64).
+//! The Linode client: the seven operations over prov-core's HTTP chokepoint, `page`/`page_size` pagination, and the
+//! create body mapping (docs/providers/linode.md §6: `type`, `root_pass` generated when not given, raw
+//! `authorized_keys`, `metadata.user_data` base64).
 
 use base64::Engine;
 use prov_core::http::{Page, Request};
@@ -124,7 +124,7 @@ impl Provider for Linode {
         self.list::<api::Instance, _>(Request::get(Operation::ListInstances, "/linode/instances"))
     }
 
-    /// Server-side filter on the tag with `X-Filter` (FACTS.md §9), then the label.
+    /// Server-side filter on the tag with `X-Filter` (docs/providers/linode.md §8), then the label.
     fn find_instances(&self, label: &str, tag: &str) -> Result<Vec<Instance>> {
         let filter = serde_json::json!({ "tags": tag }).to_string();
         let req = Request::get(Operation::ListInstances, "/linode/instances").header("X-Filter", filter);

@@ -20,7 +20,7 @@ use prov_core::provider::{CreateSpec, FieldProblem, LegacyKey, ProviderInfo};
 
 pub use client::{Linode, PASSWORD_PLACEHOLDER};
 
-/// Linode's documented limits (FACTS.md §7): 10 creates per 30 s, about 800 requests per 2 minutes.
+/// Linode's documented limits (docs/providers/linode.md §3): 10 creates per 30 s, about 800 requests per 2 minutes.
 pub const RATE_LIMITS: &[prov_core::ratelimit::RateLimit] = &[
     prov_core::ratelimit::RateLimit {
         scope: prov_core::ratelimit::Scope::Creates,

@@ -19,22 +19,23 @@ const SPEC: &str = include_str!("../../../fixtures/openapi/linode.json");
 /// `every_deviation_is_needed` fails when one could go.
 fn deviations() -> Deviations {
     let spec: Value = serde_json::from_str(SPEC).unwrap_or(Value::Null);
-    // FACTS.md §5: Linode's timestamps (`created`, `updated`) carry no offset although the spec says
-    // `format: date-time`; they are UTC.
-    let naive =
-        vec![deviation(Deviation::naive_date_time("Linode timestamps are UTC without an offset (FACTS.md §5)"))];
-    // FACTS.md §3: 4.189 declares `page`/`page_size` on /images and /linode/instances but not on /regions or
-    // /linode/types, which are paginated all the same (`page`/`pages`/`results`); prov pages them like any other
-    // list, with the very parameters /images declares.
+    // docs/providers/linode.md §7, §10: Linode's timestamps (`created`, `updated`) carry no offset although the spec
+    // says `format: date-time`; they are UTC.
+    let naive = vec![deviation(Deviation::naive_date_time(
+        "Linode timestamps are UTC without an offset (docs/providers/linode.md §10)",
+    ))];
+    // docs/providers/linode.md §2: 4.189 declares `page`/`page_size` on /images and /linode/instances but not on
+    // /regions or /linode/types, which are paginated all the same (`page`/`pages`/`results`); prov pages them like any
+    // other list, with the very parameters /images declares.
     let images = spec["paths"]["/{apiVersion}/images"]["get"]["parameters"].as_array().cloned().unwrap_or_default();
     let mut paging = Vec::new();
     for op in ["get-regions", "get-linode-types"] {
         for p in images.iter().filter(|p| p["in"] == "query") {
-            let why = "every Linode collection is paginated, as on /images (FACTS.md §3)";
+            let why = "every Linode collection is paginated, as on /images (docs/providers/linode.md §10)";
             paging.push(deviation(Deviation::push(why, &format!("{op}#/parameters"), p.clone())));
         }
     }
-    // FACTS.md §4: the create body takes `type` and `region` (schema-required) and `label`, `tags`,
+    // docs/providers/linode.md §6: the create body takes `type` and `region` (schema-required) and `label`, `tags`,
     // `backups_enabled`, `private_ip`, … next to `image`, `root_pass`, `authorized_keys` and `metadata`. The spec
     // writes it as `allOf` of two objects and closes only the first with `additionalProperties: false`, which,
     // read as JSON Schema, refuses the required `type` and `region` themselves. The intent is one closed object
@@ -50,7 +51,7 @@ fn deviations() -> Deviations {
         .filter_map(|member| member["properties"].as_object())
         .flat_map(|props| props.keys().map(|k| (k.clone(), json!({}))))
         .collect();
-    let why = "the create body is one closed object of both allOf members' properties (FACTS.md §4)";
+    let why = "the create body is one closed object of both allOf members' properties (docs/providers/linode.md §10)";
     let closed_union = vec![
         deviation(Deviation::set(why, &format!("{body}/allOf/0/additionalProperties"), json!(true))),
         deviation(Deviation::set(why, &format!("{body}/properties"), Value::Object(names))),
@@ -81,7 +82,7 @@ const SUBJECT: Subject = Subject {
     info: &prov_linode::INFO,
     spec: SPEC,
     deviations,
-    // Every operation prov performs on Linode, by operationId (FACTS.md §2).
+    // Every operation prov performs on Linode, by operationId (docs/providers/linode.md §1).
     operations: &[
         "get-regions",
         "get-linode-types",
@@ -109,7 +110,7 @@ const SUBJECT: Subject = Subject {
     refused_status: 400,
     phases: ["provisioning", "booting", "running"],
     search: ("X-Filter", |r| r.header("x-filter").is_some()),
-    // Linode declares a schema for every answer, errors included (the `default` response, FACTS.md §6).
+    // Linode declares a schema for every answer, errors included (the `default` response, docs/providers/linode.md §4).
     answers_with_schema: |_| true,
     fixture_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/linode"),
     // Every fixture, with the operation and status whose response schema it must match.

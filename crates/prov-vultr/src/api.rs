@@ -151,7 +151,7 @@ pub struct Instance {
     /// Public IPv4; `0.0.0.0` until assigned.
     #[serde(default)]
     pub main_ip: String,
-    /// Public IPv6 (the real API's flat field; FACTS.md §5).
+    /// Public IPv6 (the real API's flat field; docs/providers/vultr.md §7).
     #[serde(default)]
     pub v6_main_ip: String,
     /// IPv6 in the 2023 spec's array form; accepted too.
@@ -204,8 +204,8 @@ impl From<Os> for model::Image {
 }
 
 impl Instance {
-    /// Vultr's readiness rule (FACTS.md §5): `active` + `running` + `ok`. `power_status` alone says `running`
-    /// while the instance is still pending, so it is never trusted alone.
+    /// Vultr's readiness rule (docs/providers/vultr.md §7): `active` + `running` + `ok`. `power_status` alone says
+    /// `running` while the instance is still pending, so it is never trusted alone.
     pub fn normalized_status(&self) -> InstanceStatus {
         match (self.status.as_str(), self.power_status.as_str(), self.server_status.as_str()) {
             ("active", "running", "ok") => InstanceStatus::Ready,

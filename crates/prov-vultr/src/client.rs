@@ -1,5 +1,5 @@
 //! The Vultr client: the seven operations over prov-core's HTTP chokepoint, cursor pagination, and the create
-//! body mapping (FACTS.md §4: `backups` is a string, `user_data` base64, `sshkey_id` ids).
+//! body mapping (docs/providers/vultr.md §6: `backups` is a string, `user_data` base64, `sshkey_id` ids).
 
 use base64::Engine;
 use prov_core::http::{Page, Request};
@@ -126,7 +126,7 @@ impl Provider for Vultr {
         Ok(items)
     }
 
-    /// Server-side filter `?label=` (FACTS.md §9; labels are not unique), then the tag.
+    /// Server-side filter `?label=` (docs/providers/vultr.md §8; labels are not unique), then the tag.
     fn find_instances(&self, label: &str, tag: &str) -> Result<Vec<Instance>> {
         let first = Request::get(Operation::ListInstances, "/instances").query("label", label);
         let items = self.list_from(first, |l: api::InstanceList| (l.instances, l.meta))?;

@@ -20,7 +20,7 @@ use prov_core::provider::{CreateSpec, FieldProblem, LegacyKey, ProviderInfo};
 
 pub use client::Vultr;
 
-/// Vultr's documented limit (FACTS.md §7): more than 30 requests per second may answer 429.
+/// Vultr's documented limit (docs/providers/vultr.md §3): more than 30 requests per second may answer 429.
 pub const RATE_LIMITS: &[prov_core::ratelimit::RateLimit] = &[prov_core::ratelimit::RateLimit {
     scope: prov_core::ratelimit::Scope::All,
     max: 30,

@@ -29,13 +29,13 @@ fn full_spec(label: &str) -> CreateSpec {
 }
 
 /// Vultr. No deviation is needed: Vultr's schemas are open (no `additionalProperties: false`, no `required`), so
-/// the real API's flat `v6_main_ip`/`v6_network`/`v6_network_size` (FACTS.md §5) are extra properties the schema
-/// already allows, and the 4xx answers have no schema to break (FACTS.md §6).
+/// the real API's flat `v6_main_ip`/`v6_network`/`v6_network_size` are extra properties the schema already
+/// allows, and the 4xx answers have no schema to break (docs/providers/vultr.md §10).
 const SUBJECT: Subject = Subject {
     info: &prov_vultr::INFO,
     spec: include_str!("../../../fixtures/openapi/vultr.json"),
     deviations: Vec::new,
-    // Every operation prov performs on Vultr, by operationId (FACTS.md §2).
+    // Every operation prov performs on Vultr, by operationId (docs/providers/vultr.md §1).
     operations: &[
         "list-regions",
         "list-plans",
@@ -75,8 +75,8 @@ const SUBJECT: Subject = Subject {
 
 prov_core::contract_tests!(SUBJECT);
 
-/// Vultr's spec attaches no schema to 4xx answers (FACTS.md §6), so only the 2xx fixtures meet a schema; the error
-/// bodies are held to the shape FACTS.md §6 documents instead.
+/// Vultr's spec attaches no schema to 4xx answers (docs/providers/vultr.md §4), so only the 2xx fixtures meet a
+/// schema; the error bodies are held to the shape that section documents instead.
 #[test]
 fn the_error_fixtures_have_the_documented_shape() {
     let errors: Vec<_> = SUBJECT.fixtures.iter().filter(|(_, _, status)| *status >= 400).collect();
@@ -90,7 +90,7 @@ fn the_error_fixtures_have_the_documented_shape() {
 #[test]
 fn the_checks_reject_a_broken_request_or_answer() {
     let p = Probe::new(&SUBJECT);
-    // Backups as a boolean: the spec types it as a string ("enabled" / "disabled", FACTS.md §4).
+    // Backups as a boolean: the spec types it as a string ("enabled" / "disabled", docs/providers/vultr.md §6).
     let mut body = p.create_body();
     assert!(p.send(&body).is_ok(), "the real body passes");
     body["backups"] = json!(true);

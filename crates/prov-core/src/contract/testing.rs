@@ -43,7 +43,7 @@ pub struct Subject {
     pub spec: &'static str,
     /// The documented deviations from the spec, in named groups (none for a provider that needs none).
     pub deviations: fn() -> Deviations,
-    /// Every operationId prov performs (FACTS.md §2).
+    /// Every operationId prov performs (§1 of the provider's doc, e.g. `docs/providers/vultr.md §1`).
     pub operations: &'static [&'static str],
     /// Builds its client.
     pub connect: fn(&ClientSettings) -> crate::Result<Box<dyn Provider>>,
@@ -96,7 +96,7 @@ pub fn contract(s: &Subject) -> Contract {
     contract_without(s, None)
 }
 
-/// A deviation that must be valid (it cites FACTS.md).
+/// A deviation that must be valid (it cites a section of a provider doc).
 pub fn deviation(d: Result<Deviation, super::ContractError>) -> Deviation {
     d.unwrap_or_else(|e| panic!("{e}"))
 }
