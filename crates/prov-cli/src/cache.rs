@@ -157,8 +157,9 @@ impl Cache {
     /// (a corrupt file is a miss, never an error).
     pub fn load<T: DeserializeOwned>(&self, provider: &str, base_url: &str, kind: Kind) -> Option<Hit<T>> {
         let path = self.path_for(provider, base_url, kind);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
+        let bytes = match read_entry(&path) {
+            Ok(Some(b)) => b,
+            Ok(None) => return None,
             Err(e) => {
                 if e.kind() != std::io::ErrorKind::NotFound {
                     log::info!("cache: cannot read {}: {e}", path.display());
@@ -181,7 +182,11 @@ impl Cache {
             log::debug!("cache: {} belongs to another provider, URL or version", path.display());
             return None;
         }
-        let fetched = UNIX_EPOCH + Duration::from_secs(entry.fetched_at);
+        // Any number may be in the file: a time the clock cannot represent is stale, never a panic.
+        let Some(fetched) = UNIX_EPOCH.checked_add(Duration::from_secs(entry.fetched_at)) else {
+            log::debug!("cache: {} has an impossible fetched_at; fetching again", path.display());
+            return None;
+        };
         let age = match SystemTime::now().duration_since(fetched) {
             Ok(age) => age,
             Err(e) if e.duration() <= CLOCK_SKEW => Duration::ZERO,
@@ -200,17 +205,16 @@ impl Cache {
     /// Writes an entry (atomically: a temporary file renamed over the old one), then deletes entries of this
     /// cache that have not been written for a day (or the TTL, when longer), such as those of old sandboxes.
     pub fn store<T: Serialize>(&self, provider: &str, base_url: &str, kind: Kind, items: &[T]) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+        create_private_dir(&self.dir)?;
         let fetched_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let entry = EntryOut { version: FORMAT_VERSION, provider, base_url, kind: kind.as_str(), fetched_at, items };
         let path = self.path_for(provider, base_url, kind);
-        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-        let written = std::fs::File::create(&tmp).and_then(|file| {
-            let mut out = std::io::BufWriter::new(file);
-            serde_json::to_writer(&mut out, &entry).map_err(std::io::Error::other)?;
-            // No fsync: after a crash a torn entry is merely a miss.
-            out.flush()
-        });
+        let (tmp, file) = create_temp(&path)?;
+        let mut out = std::io::BufWriter::new(file);
+        // No fsync: after a crash a torn entry is merely a miss.
+        let written = serde_json::to_writer(&mut out, &entry).map_err(std::io::Error::other).and_then(|()| out.flush());
+        drop(out);
+        // A rename replaces whatever is at `path` (a planted symlink included) and never follows it.
         if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, &path)) {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
@@ -219,27 +223,133 @@ impl Cache {
         Ok(())
     }
 
-    /// Deletes cache files not modified for [`PRUNE_AFTER`] (or the TTL, when longer). Best effort.
+    /// Deletes this cache's own files (entries and left-over temporary files, recognised by their name) that are
+    /// regular files not modified for [`PRUNE_AFTER`] (or the TTL, when longer). Anything else in the directory
+    /// (other files, symlinks, FIFOs, directories) is left alone. Best effort.
     fn prune(&self) {
         let keep = self.ttl.max(PRUNE_AFTER);
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
         for entry in entries.flatten() {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            if !name.starts_with(FILE_PREFIX) {
+            if !is_own_file(name) {
                 continue;
             }
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|m| m.elapsed().ok())
-                .is_some_and(|age| age > keep);
+            // `DirEntry::metadata` does not follow symlinks.
+            let Ok(meta) = entry.metadata() else { continue };
+            if !meta.file_type().is_file() {
+                continue;
+            }
+            let old = meta.modified().ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age > keep);
             if old {
                 log::debug!("cache: removing old {name}");
                 let _ = std::fs::remove_file(entry.path());
             }
         }
+    }
+}
+
+/// The most a cache file may hold; a bigger one is a miss (a catalogue is a few megabytes at most).
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a cache file if it is a regular file: `Ok(None)` for anything else (a symlink, a FIFO, a directory, a
+/// device) or a file over [`MAX_FILE_BYTES`], so nothing planted in the directory can hang or flood a command.
+fn read_entry(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let meta = std::fs::symlink_metadata(path)?;
+    if !meta.file_type().is_file() {
+        log::info!("cache: ignoring {}: not a regular file", path.display());
+        return Ok(None);
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Should the file be swapped for a FIFO or a symlink after the check, the open neither blocks nor follows.
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        log::info!("cache: ignoring {}: not a regular file", path.display());
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        log::info!("cache: ignoring {}: larger than {MAX_FILE_BYTES} bytes", path.display());
+        return Ok(None);
+    }
+    Ok(Some(bytes))
+}
+
+/// Creates the cache directory (and missing parents) readable by the user only. An existing directory keeps its
+/// mode: `PROV_CACHE_DIR` may name a directory the user chose.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Creates a new temporary file next to `path` under an unpredictable name (`<name>.<random>.tmp`), never
+/// opening anything that already exists there (a planted symlink included); mode 0600 on unix.
+fn create_temp(path: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let mut last = None;
+    for _ in 0..8 {
+        let mut name = path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+        name.push(format!(".{:016x}{TEMP_SUFFIX}", random_u64()));
+        let tmp = path.with_file_name(name);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("cannot create a temporary file")))
+}
+
+/// The end of a temporary file's name.
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// 64 random bits from the standard library's randomly keyed hasher (no extra dependency).
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+/// True for the names this cache writes: `catalogue-…-<16 hex>.json` and its temporary files
+/// `catalogue-…-<16 hex>.json.<16 hex>.tmp`.
+fn is_own_file(name: &str) -> bool {
+    fn hex16(s: &str) -> bool {
+        s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit())
+    }
+    fn entry(name: &str) -> bool {
+        name.strip_suffix(".json")
+            .and_then(|s| s.rsplit_once('-'))
+            .is_some_and(|(head, hash)| hex16(hash) && head.len() > FILE_PREFIX.len())
+    }
+    if !name.starts_with(FILE_PREFIX) {
+        return false;
+    }
+    match name.strip_suffix(TEMP_SUFFIX).and_then(|s| s.rsplit_once('.')) {
+        Some((base, random)) => hex16(random) && entry(base),
+        None => entry(name),
     }
 }
 
@@ -282,6 +392,9 @@ pub fn fnv1a64(text: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+
     use super::*;
 
     fn temp_dir(name: &str) -> PathBuf {
@@ -400,5 +513,126 @@ mod tests {
         assert!(stranger.exists(), "files that are not cache entries are never touched");
         assert!(!stale.exists(), "an entry not written for two days is removed");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn now_secs() -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    }
+
+    fn entry_text(url: &str, fetched_at: &str) -> String {
+        format!(
+            r#"{{"version":1,"provider":"vultr","base_url":"{url}","kind":"regions","fetched_at":{fetched_at},"items":["syd"]}}"#
+        )
+    }
+
+    #[test]
+    fn a_fetched_at_the_clock_cannot_represent_is_stale_not_a_panic() {
+        let dir = temp_dir("huge");
+        let cache = Cache::new(&dir, Duration::from_secs(3600));
+        let url = "http://127.0.0.1:1/vultr/v2";
+        let path = cache.path_for("vultr", url, Kind::Regions);
+        let _ = std::fs::create_dir_all(&dir);
+        let fresh = now_secs().to_string();
+        std::fs::write(&path, entry_text(url, &fresh)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(cache.load::<String>("vultr", url, Kind::Regions).is_some(), "the control entry is a hit");
+        for huge in [u64::MAX.to_string(), (1u64 << 63).to_string(), (u64::MAX / 2 + 1).to_string(), "1e30".into()] {
+            std::fs::write(&path, entry_text(url, &huge)).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(cache.load::<String>("vultr", url, Kind::Regions), None, "fetched_at {huge}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn pruning_spares_files_that_only_look_like_entries() {
+        let dir = temp_dir("foreign");
+        let cache = Cache::new(&dir, Duration::from_secs(3600));
+        let _ = std::fs::create_dir_all(&dir);
+        let two_days_ago = SystemTime::now() - Duration::from_secs(2 * 24 * 3600);
+        let old = |name: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, "{}").unwrap_or_else(|e| panic!("{e}"));
+            let file = std::fs::File::options().write(true).open(&path).unwrap_or_else(|e| panic!("{e}"));
+            file.set_modified(two_days_ago).unwrap_or_else(|e| panic!("{e}"));
+            path
+        };
+        let foreign = [
+            old("catalogue-notes.txt"),
+            old("catalogue-.json"),
+            old("catalogue-mine.json"),
+            old("catalogue-vultr-plans-x-0000000000000000.json.bak"),
+            old("catalogue-vultr-plans-x-zzzzzzzzzzzzzzzz.json"),
+        ];
+        let own_tmp = old("catalogue-vultr-plans-x-0000000000000000.json.0123456789abcdef.tmp");
+        cache.store("vultr", "http://127.0.0.1:1/v", Kind::Plans, &[1u8]).unwrap_or_else(|e| panic!("{e}"));
+        for f in &foreign {
+            assert!(f.exists(), "{} is not a file prov wrote and is kept", f.display());
+        }
+        assert!(!own_tmp.exists(), "a temporary file left by a crashed run is removed");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        let status = std::process::Command::new("mkfifo").arg(path).status().unwrap_or_else(|e| panic!("{e}"));
+        assert!(status.success(), "mkfifo {}", path.display());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_in_the_cache_directory_is_skipped_not_opened() {
+        let dir = temp_dir("fifo");
+        let cache = Cache::new(&dir, Duration::from_secs(3600));
+        let _ = std::fs::create_dir_all(&dir);
+        let url = "http://127.0.0.1:1/vultr/v2";
+        let path = cache.path_for("vultr", url, Kind::Regions);
+        mkfifo(&path);
+        // Opening a FIFO for reading without a writer would block forever.
+        assert_eq!(cache.load::<String>("vultr", url, Kind::Regions), None);
+        let other = cache.path_for("vultr", "http://127.0.0.1:9/vultr/v2", Kind::Regions);
+        mkfifo(&other);
+        cache.store("vultr", url, Kind::Regions, &["syd".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cache.load::<String>("vultr", url, Kind::Regions).map(|h| h.items), Some(vec!["syd".to_owned()]));
+        let kept = std::fs::symlink_metadata(&other).unwrap_or_else(|e| panic!("{e}"));
+        assert!(kept.file_type().is_fifo(), "pruning leaves what is not a regular file alone");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn planted_symlinks_are_never_followed() {
+        let dir = temp_dir("symlink");
+        let cache = Cache::new(&dir, Duration::from_secs(3600));
+        let _ = std::fs::create_dir_all(&dir);
+        let victim = temp_dir("symlink-victim");
+        std::fs::write(&victim, "precious").unwrap_or_else(|e| panic!("{e}"));
+        let url = "http://127.0.0.1:1/vultr/v2";
+        let path = cache.path_for("vultr", url, Kind::Regions);
+        // The name the old code wrote to (`<entry>.<pid>.tmp`), and the entry itself.
+        let predictable = path.with_extension(format!("{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &predictable).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink(&victim, &path).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&victim, entry_text(url, &now_secs().to_string())).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cache.load::<String>("vultr", url, Kind::Regions), None, "a symlinked entry is not read");
+        std::fs::write(&victim, "precious").unwrap_or_else(|e| panic!("{e}"));
+        cache.store("vultr", url, Kind::Regions, &["syd".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(std::fs::read_to_string(&victim).unwrap_or_default(), "precious", "the target is untouched");
+        let meta = std::fs::symlink_metadata(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(meta.file_type().is_file(), "the entry is now a regular file of its own");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "entries are private");
+        assert!(cache.load::<String>("vultr", url, Kind::Regions).is_some());
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_file(&victim);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_cache_directory_is_created_private() {
+        let root = temp_dir("mode");
+        let dir = root.join("nested").join("prov");
+        let cache = Cache::new(&dir, Duration::from_secs(3600));
+        cache.store("vultr", "http://127.0.0.1:1/v", Kind::Plans, &[1u8]).unwrap_or_else(|e| panic!("{e}"));
+        let mode = std::fs::metadata(&dir).map(|m| m.permissions().mode() & 0o777).unwrap_or_default();
+        assert_eq!(mode, 0o700, "mode {mode:o}");
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -328,3 +328,49 @@ fn an_invalid_fault_spec_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).starts_with("error: invalid sandbox fault spec:"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_user_data_file_that_is_a_device_a_fifo_or_too_big_is_a_located_plan_error_before_any_request() {
+    let sb = sandbox(0);
+    let providers = [&prov_vultr::INFO, &prov_linode::INFO, &prov_digitalocean::INFO];
+    let env: Vec<(&str, String)> = providers
+        .iter()
+        .flat_map(|p| [(p.url_env, sb.base_url(p.sandbox_path)), (p.token_env[0], "tok".to_owned())])
+        .collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dir = std::env::temp_dir().join(format!("prov-cli-test-ud-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    let huge = dir.join("huge.yaml");
+    let file = std::fs::File::create(&huge).unwrap_or_else(|e| panic!("{e}"));
+    file.set_len(135_000_000).unwrap_or_else(|e| panic!("{e}"));
+    let fifo = dir.join("fifo.yaml");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap_or_else(|e| panic!("mkfifo: {e}"));
+    assert!(made.success());
+    let max = prov_core::plan::USER_DATA_FILE_MAX_BYTES;
+    let cases = [
+        ("/dev/zero".to_owned(), "`/dev/zero` is not a regular file".to_owned()),
+        (fifo.display().to_string(), format!("`{}` is not a regular file", fifo.display())),
+        (huge.display().to_string(), format!("is 135000000 bytes; providers accept at most {max} bytes")),
+    ];
+    for p in providers {
+        let example = std::fs::read_to_string(example(&format!("{}-small.toml", p.name))).unwrap_or_default();
+        let head: Vec<&str> = example.lines().take_while(|l| !l.starts_with("image")).collect();
+        let image = example.lines().find(|l| l.starts_with("image")).unwrap_or_default();
+        for (target, expect) in &cases {
+            let text = format!("{}\n{image}\nuser_data_file = \"{target}\"\n", head.join("\n"));
+            let line = text.lines().count();
+            let path = write_plan(&format!("{}-ud-{}.toml", p.name, target.len()), &text);
+            for command in ["apply", "plan"] {
+                let o = prov(&[command, &path.display().to_string()], &env);
+                let err = stderr(&o);
+                assert_eq!(o.status.code(), Some(2), "{} {command} {target}: {err}", p.name);
+                let located = format!("{}:{line}:18: `user_data_file`: ", path.display());
+                assert!(err.contains(&located) && err.contains(expect.as_str()), "{} {command}: {err}", p.name);
+                assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+            }
+        }
+    }
+    assert!(sb.world().request_log().is_empty(), "nothing was sent: {:?}", sb.world().request_log());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -215,3 +215,23 @@ fn prov_sandbox_serves_its_fault_flags() {
     assert_one_line_failure(&plans, "vultr", "list plans", &["HTTP 401"]);
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn prov_plan_exits_1_when_the_instance_list_cannot_be_read() {
+    let instance_lists = [
+        ("vultr", "/vultr/v2/instances"),
+        ("linode", "/linode/v4/linode/instances"),
+        ("digitalocean", "/digitalocean/v2/droplets"),
+    ];
+    for (name, path) in instance_lists {
+        let plan = format!("{}/../../examples/{name}-small.toml", env!("CARGO_MANIFEST_DIR"));
+        let env = [("PROV_SANDBOX_FAULTS", format!("GET {path} => 401"))];
+        let o = prov(&["--sandbox", "plan", &plan], &env);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(&format!("error: {name}: list instances failed: HTTP 401")), "{name}: {err}");
+        assert!(stdout(&o).contains("create (unchecked)"), "{name}: the dry run is still shown: {}", stdout(&o));
+        let ok = prov(&["--sandbox", "plan", &plan], &[]);
+        assert_eq!(ok.status.code(), Some(0), "{name}: without the fault: {}", stderr(&ok));
+    }
+}

@@ -27,20 +27,26 @@ pub(crate) fn run(cx: &Context, path: &Path) -> CmdResult {
 /// What each provider could tell us: its instances and its plan catalogue, or why not.
 struct Known {
     instances: Result<Vec<Instance>, String>,
+    /// True when the instance list was asked for and the request failed (not merely skipped for want of a token).
+    instances_failed: bool,
     catalogue: Result<Vec<Catalogue>, String>,
 }
 
 fn read(p: &dyn prov_core::Provider) -> Known {
     let no_token = |op: Operation| p.http().require_token(op).err().map(|e| e.to_string());
-    let instances = match no_token(Operation::ListInstances) {
-        Some(why) => Err(why),
-        None => p.list_instances().map_err(|e| e.to_string()),
+    let (instances, instances_failed) = match no_token(Operation::ListInstances) {
+        Some(why) => (Err(why), false),
+        None => {
+            let listed = p.list_instances().map_err(|e| e.to_string());
+            let failed = listed.is_err();
+            (listed, failed)
+        }
     };
     let catalogue = match no_token(Operation::ListPlans) {
         Some(why) => Err(why),
         None => p.list_plans().map_err(|e| e.to_string()),
     };
-    Known { instances, catalogue }
+    Known { instances, instances_failed, catalogue }
 }
 
 /// Prints the dry run of `plan`.
@@ -49,8 +55,13 @@ pub(crate) fn show(cx: &Context, plan: &prov_core::plan::Plan, clients: &Clients
         let handles: Vec<_> = clients.iter().map(|(n, p)| (*n, s.spawn(move || read(p.as_ref())))).collect();
         handles.into_iter().filter_map(|(n, h)| h.join().ok().map(|k| (n, k))).collect()
     });
+    // A failed instance read makes every `create (unchecked)` a guess: the dry run is shown, then exits 1.
+    let failed: Vec<String> =
+        known.values().filter(|k| k.instances_failed).filter_map(|k| k.instances.as_ref().err().cloned()).collect();
     for (name, k) in &known {
-        if let Err(why) = &k.instances {
+        if let Err(why) = &k.instances
+            && !k.instances_failed
+        {
             output::warning(&format!("{name}: cannot check which instances exist ({why})"));
         }
         if let Err(why) = &k.catalogue {
@@ -116,8 +127,15 @@ pub(crate) fn show(cx: &Context, plan: &prov_core::plan::Plan, clients: &Clients
         "monthly_new_usd": round(new_total),
         "prices_complete": priced_all,
     });
+    let honest = |shown: CmdResult| -> CmdResult {
+        shown?;
+        if failed.is_empty() {
+            return Ok(());
+        }
+        Err(crate::Failure::failed(format!("{} (so which instances exist was not checked)", failed.join("\nerror: "))))
+    };
     if cx.output == OutputFormat::Json {
-        return output::json(&json!({ "instances": items, "totals": totals, "sent": "reads only" }));
+        return honest(output::json(&json!({ "instances": items, "totals": totals, "sent": "reads only" })));
     }
     let mut t = output::table(&["PROVIDER", "LABEL", "ACTION", "REGION", "PLAN", "$/MONTH"]);
     for i in &items {
@@ -147,7 +165,7 @@ pub(crate) fn show(cx: &Context, plan: &prov_core::plan::Plan, clients: &Clients
         "\nmonthly cost: ${:.2} for the whole plan, ${:.2} of it new{unknown}\ndry run: only reads were sent\n",
         total, new_total
     ));
-    output::print(&text)
+    honest(output::print(&text))
 }
 
 fn round(v: f64) -> Value {

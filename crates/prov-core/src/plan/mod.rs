@@ -442,10 +442,9 @@ fn build_instance(
             }
             ("user_data_file", V::Str(s)) => {
                 user_data_at = Some((f.value_at, "user_data_file"));
-                let file = base_dir.join(&s);
-                match std::fs::read_to_string(&file) {
+                match read_user_data_file(&base_dir.join(&s)) {
                     Ok(text) => spec.user_data = Some(Secret::new(text)),
-                    Err(e) => cx.error(f.value_at, Some(key), format!("cannot read `{}`: {e}", file.display())),
+                    Err(message) => cx.error(f.value_at, Some(key), message),
                 }
             }
             _ => {}
@@ -508,6 +507,40 @@ fn build_instance(
         return None;
     }
     Some(specs.into_iter().map(|spec| InstancePlan { provider, spec, location: ri.at }).collect())
+}
+
+/// The most `user_data_file` may hold, in bytes: 64 KiB, the largest user data any supported provider accepts
+/// (DigitalOcean 64 KiB of plain text, Linode 65535 bytes before encoding; FACTS.md §4). A provider with a lower
+/// limit says so through its own `validate` rules, which see the text read.
+pub const USER_DATA_FILE_MAX_BYTES: u64 = 64 * 1024;
+
+/// Reads `user_data_file`: a regular file (not a device such as `/dev/zero`, a FIFO or a directory) of at most
+/// [`USER_DATA_FILE_MAX_BYTES`], holding UTF-8 text. The size is checked before reading and the read itself is
+/// bounded, so a file that grows (or is swapped) in between still cannot be read whole.
+fn read_user_data_file(file: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let max = USER_DATA_FILE_MAX_BYTES;
+    let too_big =
+        |size: &str| format!("`{}` is {size} bytes; providers accept at most {max} bytes of user data", file.display());
+    let cannot = |e: std::io::Error| format!("cannot read `{}`: {e}", file.display());
+    let meta = std::fs::metadata(file).map_err(cannot)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() { "a directory" } else { "not a regular file" };
+        return Err(format!("`{}` is {what}; give a file of cloud-init user data", file.display()));
+    }
+    if meta.len() > max {
+        return Err(too_big(&meta.len().to_string()));
+    }
+    let handle = std::fs::File::open(file).map_err(cannot)?;
+    if !handle.metadata().map_err(cannot)?.is_file() {
+        return Err(format!("`{}` is not a regular file; give a file of cloud-init user data", file.display()));
+    }
+    let mut bytes = Vec::new();
+    handle.take(max + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > max {
+        return Err(too_big(&format!("more than {max}")));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("`{}` is not UTF-8 text ({e})", file.display()))
 }
 
 /// A value coerced to its key's kind.

@@ -159,6 +159,50 @@ fn user_data_file_is_read_relative_to_the_plan_and_excludes_user_data() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn user_data_file_must_be_a_small_regular_file() {
+    let dir = std::env::temp_dir().join(format!("prov-plan-test-ud-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    let plan_with = |file: &str| GOOD.replace("user_data = \"#cloud-config\"", &format!("user_data_file = \"{file}\""));
+    let error = |file: &str| {
+        parse(&dir.join("p.toml"), &plan_with(file), REGISTRY).err().map(|e| e.to_string()).unwrap_or_default()
+    };
+    let max = USER_DATA_FILE_MAX_BYTES;
+    let sparse = |name: &str, len: u64| {
+        let path = dir.join(name);
+        let f = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+        f.set_len(len).unwrap_or_else(|e| panic!("{e}"));
+        path
+    };
+    let huge = sparse("huge.yaml", 135_000_000);
+    let e = error(&huge.display().to_string());
+    assert!(e.contains(":11:18: `user_data_file`: "), "{e}");
+    assert!(e.contains(&format!("is 135000000 bytes; providers accept at most {max} bytes")), "{e}");
+    let e = error(&sparse("over.yaml", max + 1).display().to_string());
+    assert!(e.contains(&format!("is {} bytes", max + 1)), "{e}");
+    let at_limit = sparse("limit.yaml", max);
+    let plan = parse(&dir.join("p.toml"), &plan_with("limit.yaml"), REGISTRY).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plan.instances[0].spec.user_data.as_ref().map(|u| u.expose().len() as u64), Some(max));
+    let _ = std::fs::remove_file(at_limit);
+    let e = error(&dir.display().to_string());
+    assert!(e.contains(":11:18: `user_data_file`: ") && e.contains("is a directory"), "{e}");
+    std::fs::write(dir.join("bin.yaml"), b"\xff\xfe").unwrap_or_else(|e| panic!("{e}"));
+    assert!(error("bin.yaml").contains("is not UTF-8 text"), "{}", error("bin.yaml"));
+    #[cfg(unix)]
+    {
+        let e = error("/dev/zero");
+        assert!(e.contains(":11:18: `user_data_file`: `/dev/zero` is not a regular file"), "{e}");
+        let fifo = dir.join("fifo.yaml");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap_or_else(|e| panic!("{e}"));
+        assert!(made.success());
+        // Opening a FIFO without a writer would block: it must be refused from its metadata alone.
+        let e = error("fifo.yaml");
+        assert!(e.contains(":11:18: `user_data_file`: ") && e.contains("fifo.yaml` is not a regular file"), "{e}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 const RECIPE: &str = "# a Prod recipe\nprovider: acme\naction: createInstance\nwaitType: waitForResourceCreation\nplan: small\nregion: syd\nos_id: 477\nenable_ipv6: true\ntag: a,b\n";
 
 #[test]
