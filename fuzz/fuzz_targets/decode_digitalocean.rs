@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use prov_core::model;
 use prov_core::provider::Operation;
-use prov_core::sandbox::testing::{Decoded, Decoding};
+use prov_testkit::harness::{Decoded, Decoding};
 use prov_digitalocean::{INFO, api};
 
 fn decode_all(d: &mut Decoded, body: &[u8]) {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use prov_core::sandbox::faults::{Faults, glob_matches};
+use prov_sandbox::faults::{Faults, glob_matches};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -1,8 +1,8 @@
 //! What the decoder fuzz targets share: each target describes its provider's decoders and fixtures as a
-//! `prov_core::sandbox::testing::Decoding` (as the provider's `tests/robustness.rs` does) and hands every input
+//! `prov_testkit::harness::Decoding` (as the provider's `tests/robustness.rs` does) and hands every input
 //! to [`decode`].
 
-use prov_core::sandbox::testing::{Decoding, decode_everything, mutate};
+use prov_testkit::harness::{Decoding, decode_everything, mutate};
 
 /// Fuzzes `d` with `data`: the first byte picks raw bytes (0) or a recorded fixture with fields broken by the
 /// rest; every decoder then either fails with a decode error naming a path or converts into prov's models, and

@@ -50,7 +50,7 @@ mod tests {
     #[test]
     fn library_crates_never_print() {
         let mut found = Vec::new();
-        for krate in ["prov-core", "prov-vultr", "prov-linode", "prov-digitalocean"] {
+        for krate in ["prov-core", "prov-sandbox", "prov-testkit", "prov-vultr", "prov-linode", "prov-digitalocean"] {
             for f in files(&format!("crates/{krate}/src")) {
                 for (n, line) in read(&f).lines().enumerate() {
                     let code = line.split("//").next().unwrap_or("");
@@ -74,12 +74,55 @@ mod tests {
                 assert!(!deps.contains(banned), "{p} must not depend on {banned}");
             }
         }
-        for f in files("crates/prov-core/src") {
-            let text = read(&f);
-            for p in ["prov_vultr", "prov_linode", "prov_digitalocean"] {
-                assert!(!text.contains(p), "{} names {p}", f.display());
+        for krate in ["prov-core", "prov-sandbox", "prov-testkit"] {
+            let toml = read(&root().join(format!("crates/{krate}/Cargo.toml")));
+            for p in ["prov-vultr", "prov-linode", "prov-digitalocean"] {
+                assert!(!toml.contains(p), "{krate} must not depend on {p}");
+            }
+            for f in files(&format!("crates/{krate}/src")) {
+                let text = read(&f);
+                for p in ["prov_vultr", "prov_linode", "prov_digitalocean"] {
+                    assert!(!text.contains(p), "{} names {p}", f.display());
+                }
             }
         }
+    }
+
+    /// The section of a Cargo.toml from `[header]` to the next section.
+    fn section<'a>(toml: &'a str, header: &str) -> &'a str {
+        let Some(start) = toml.find(header) else { return "" };
+        let body = &toml[start + header.len()..];
+        body.find("\n[").map_or(body, |end| &body[..end])
+    }
+
+    #[test]
+    fn the_test_harness_stays_out_of_the_library_crates() {
+        let core = read(&root().join("crates/prov-core/Cargo.toml"));
+        assert!(!core.is_empty(), "crates/prov-core/Cargo.toml is missing");
+        assert!(!core.contains("[features]"), "prov-core has no features: the sandbox and the harness are crates");
+        let core_deps = section(&core, "[dependencies]");
+        for banned in ["prov-sandbox", "prov-testkit", "jsonschema", "proptest", "form_urlencoded"] {
+            assert!(!core_deps.contains(banned), "prov-core must not depend on {banned}");
+        }
+        let sandbox = read(&root().join("crates/prov-sandbox/Cargo.toml"));
+        assert!(!sandbox.is_empty(), "crates/prov-sandbox/Cargo.toml is missing");
+        for banned in ["prov-testkit", "jsonschema", "proptest"] {
+            assert!(!section(&sandbox, "[dependencies]").contains(banned), "prov-sandbox must not depend on {banned}");
+        }
+        let testkit = read(&root().join("crates/prov-testkit/Cargo.toml"));
+        assert!(testkit.contains("publish = false"), "prov-testkit is never published");
+        for p in ["prov-vultr", "prov-linode", "prov-digitalocean"] {
+            let toml = read(&root().join(format!("crates/{p}/Cargo.toml")));
+            assert!(section(&toml, "[features]").contains("default = []"), "{p}'s sandbox feature is not a default");
+            let deps = section(&toml, "[dependencies]");
+            assert!(!deps.contains("prov-testkit"), "{p} uses prov-testkit as a dev-dependency only");
+            assert!(
+                deps.lines().filter(|l| l.starts_with("prov-sandbox")).all(|l| l.contains("optional = true")),
+                "{p} depends on prov-sandbox only behind its sandbox feature"
+            );
+        }
+        let cli = read(&root().join("crates/prov-cli/Cargo.toml"));
+        assert!(!section(&cli, "[dependencies]").contains("prov-testkit"), "prov-cli uses prov-testkit in tests only");
     }
 
     #[test]

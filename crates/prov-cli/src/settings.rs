@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prov_core::provider::ProviderInfo;
-use prov_core::sandbox::{Dialect, Sandbox, SandboxOptions};
 use prov_core::{ClientSettings, Provider, Secret};
+use prov_sandbox::{Dialect, Sandbox, SandboxOptions};
 
 use crate::Failure;
 use crate::args::{GlobalArgs, OutputFormat};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use prov_core::sandbox::{Sandbox, SandboxOptions};
+use prov_sandbox::{Sandbox, SandboxOptions};
 
 const PROV: &str = env!("CARGO_BIN_EXE_prov");
 
@@ -190,7 +190,7 @@ fn every_bad_plan_class_exits_2_with_its_location_and_sends_nothing() {
 #[test]
 fn a_401_exits_1_with_one_clear_line() {
     let sb = sandbox(0);
-    let o = run(&sb, prov_core::sandbox::REVOKED_TOKEN, &["list", "vultr", "instances"]);
+    let o = run(&sb, prov_sandbox::REVOKED_TOKEN, &["list", "vultr", "instances"]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stderr(&o), "error: vultr: list instances failed: HTTP 401: Invalid API token\n");
     assert!(stdout(&o).is_empty());

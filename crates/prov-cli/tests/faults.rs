@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use prov_core::provider::ProviderInfo;
-use prov_core::sandbox::{REVOKED_TOKEN, Sandbox, SandboxOptions};
+use prov_sandbox::{REVOKED_TOKEN, Sandbox, SandboxOptions};
 
 const PROV: &str = env!("CARGO_BIN_EXE_prov");
 

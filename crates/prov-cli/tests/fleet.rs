@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use prov_core::sandbox::{Sandbox, SandboxOptions};
 use prov_core::{ClientSettings, CreateSpec, Provider, Secret};
+use prov_sandbox::{Sandbox, SandboxOptions};
 
 const PROV: &str = env!("CARGO_BIN_EXE_prov");
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use prov_core::sandbox::{Sandbox, SandboxOptions};
 use prov_core::{ClientSettings, CreateSpec, Provider, Secret};
+use prov_sandbox::{Sandbox, SandboxOptions};
 use serde_json::Value;
 
 const PROV: &str = env!("CARGO_BIN_EXE_prov");
@@ -557,7 +557,7 @@ fn one_region_query_finds_the_cheapest_2g_server_in_sydney_across_all_providers(
     );
 }
 
-fn sandbox_for_region_test() -> prov_core::sandbox::Sandbox {
-    prov_core::sandbox::Sandbox::start("127.0.0.1:0", prov_cli::settings::dialects(None), Default::default())
+fn sandbox_for_region_test() -> prov_sandbox::Sandbox {
+    prov_sandbox::Sandbox::start("127.0.0.1:0", prov_cli::settings::dialects(None), Default::default())
         .unwrap_or_else(|e| panic!("sandbox: {e}"))
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use prov_core::sandbox::{Sandbox, SandboxOptions};
+use prov_sandbox::{Sandbox, SandboxOptions};
 
 const PROV: &str = env!("CARGO_BIN_EXE_prov");
 

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use prov_core::provider::ProviderInfo;
-use prov_core::sandbox::{Sandbox, SandboxOptions};
+use prov_sandbox::{Sandbox, SandboxOptions};
 
 const PROV: &str = env!("CARGO_BIN_EXE_prov");
 

@@ -1,9 +1,8 @@
-//! Provider-neutral core of prov: normalized models, the provider trait, errors, the one HTTP chokepoint,
-//! waiting, plan files, and the engine of the loopback sandbox. Knows no provider by name.
+//! Provider-neutral core of prov, the client library only: normalized models, the provider trait, errors, the one
+//! HTTP chokepoint, retry and rate limits, waiting, creating, plan files. Knows no provider by name. The sandbox
+//! engine is the `prov-sandbox` crate; the test harness (fault matrix, contract validator) is `prov-testkit`.
 
 pub mod clock;
-#[cfg(feature = "contract")]
-pub mod contract;
 pub mod create;
 pub mod error;
 pub mod http;
@@ -13,8 +12,6 @@ pub mod plan;
 pub mod provider;
 pub mod ratelimit;
 pub mod retry;
-#[cfg(feature = "sandbox")]
-pub mod sandbox;
 pub mod secret;
 pub mod wait;
 

@@ -1,11 +1,11 @@
-//! DigitalOcean's dialect on the prov-core sandbox engine: catalogue lists from `fixtures/digitalocean/` with
+//! DigitalOcean's dialect on the prov-sandbox engine: catalogue lists from `fixtures/digitalocean/` with
 //! page-number paging (default 20, at most 200) and `links.pages` as full URLs on DigitalOcean's own host, Droplets
 //! that go `new` → addressed → `active` on the boot clock, create-body validation with DigitalOcean's
 //! `{"id","message","request_id"}` answers, 401 without a token on every route and 404 for unknown ids.
 
 use std::sync::Arc;
 
-use prov_core::sandbox::{
+use prov_sandbox::{
     Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, fixture_items, fixture_object, grown, page_of,
 };
 use serde_json::{Map, Value, json};
@@ -105,7 +105,7 @@ impl DigitalOceanDialect {
         self
     }
 
-    /// Boxed for [`prov_core::sandbox::Sandbox::start`].
+    /// Boxed for [`prov_sandbox::Sandbox::start`].
     pub fn shared(self) -> Arc<dyn Dialect> {
         Arc::new(self)
     }

@@ -1,15 +1,15 @@
 //! API fidelity: every request the DigitalOcean client sends, every answer the DigitalOcean sandbox dialect gives,
 //! and every payload under fixtures/digitalocean/ checked against DigitalOcean's official OpenAPI spec
 //! (fixtures/openapi/digitalocean.json, trimmed from the full file by `cargo xtask specs`; revision in its
-//! `x-prov-source`). The checks shared by every provider are `prov_core::contract::testing`; this file describes
+//! `x-prov-source`). The checks shared by every provider are `prov_testkit::contract::checks`; this file describes
 //! DigitalOcean and breaks DigitalOcean's requests and answers.
 
 #![cfg(feature = "sandbox")]
 
-use prov_core::contract::testing::{Probe, Subject, broken, lines, violations};
 use prov_core::{CreateSpec, Provider, Secret};
 use prov_digitalocean::DigitalOcean;
 use prov_digitalocean::sandbox::DigitalOceanDialect;
+use prov_testkit::contract::checks::{Probe, Subject, broken, lines, violations};
 use serde_json::{Value, json};
 
 /// A create using every plan key DigitalOcean supports (`INFO.plan_keys`); SSH keys as an id and a fingerprint.
@@ -82,7 +82,7 @@ const SUBJECT: Subject = Subject {
     ],
 };
 
-prov_core::contract_tests!(SUBJECT);
+prov_testkit::contract_tests!(SUBJECT);
 
 #[test]
 fn the_checks_reject_a_broken_request_or_answer() {

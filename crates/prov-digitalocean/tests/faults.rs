@@ -1,14 +1,14 @@
-//! The fault matrix (prov_core::sandbox::testing) for DigitalOcean: the real client against the DigitalOcean
+//! The fault matrix (prov_testkit::harness) for DigitalOcean: the real client against the DigitalOcean
 //! dialect with one injected fault per case — recovery within the retry policy, or one clear error; never a
 //! second create.
 
 use std::sync::Arc;
 
-use prov_core::sandbox::Dialect;
-use prov_core::sandbox::testing::Subject;
 use prov_core::{CreateSpec, Provider, Secret};
 use prov_digitalocean::DigitalOcean;
 use prov_digitalocean::sandbox::DigitalOceanDialect;
+use prov_sandbox::Dialect;
+use prov_testkit::harness::Subject;
 
 fn dialect(images: Option<usize>) -> Arc<dyn Dialect> {
     match images {
@@ -37,4 +37,4 @@ const SUBJECT: Subject = Subject {
     images_path: "/images",
 };
 
-prov_core::fault_matrix!(SUBJECT);
+prov_testkit::fault_matrix!(SUBJECT);

@@ -2,13 +2,13 @@
 //! single fields broken all go through `prov_core::http::decode_json` with the crate's payload types, the
 //! conversions into prov's models, the next-page link parser, and `INFO.parse_error`. A decode failure is always
 //! `Error::Decode` naming a JSON path. The properties are shared by every provider
-//! (`prov_core::decoder_properties!`); this file lists DigitalOcean's decoders and checks its own helpers.
+//! (`prov_testkit::decoder_properties!`); this file lists DigitalOcean's decoders and checks its own helpers.
 
 use proptest::prelude::*;
 use prov_core::model;
 use prov_core::provider::Operation;
-use prov_core::sandbox::testing::{Decoded, Decoding};
 use prov_digitalocean::{INFO, api};
+use prov_testkit::harness::{Decoded, Decoding};
 
 /// The next-page number of a list's links, as the client reads it.
 fn next_page(links: &api::Links) -> Option<u64> {
@@ -52,7 +52,7 @@ const DECODING: Decoding = Decoding {
     ],
 };
 
-prov_core::decoder_properties!(DECODING);
+prov_testkit::decoder_properties!(DECODING);
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]

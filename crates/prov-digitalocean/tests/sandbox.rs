@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prov_core::provider::Deleted;
-use prov_core::sandbox::{Sandbox, SandboxOptions};
 use prov_core::wait::{WaitLevel, WaitOptions, wait_for};
 use prov_core::{ClientSettings, CreateSpec, Error, InstanceStatus, ManualClock, Provider, Secret, SystemClock};
 use prov_digitalocean::DigitalOcean;
 use prov_digitalocean::sandbox::DigitalOceanDialect;
+use prov_sandbox::{Sandbox, SandboxOptions};
 
 const TOKEN: &str = "sandbox-token";
 
@@ -168,7 +168,7 @@ fn every_operation_needs_a_token_and_nothing_is_sent_without_one() {
 #[test]
 fn a_revoked_token_is_a_clear_401_with_the_request_id() {
     let sb = start(DigitalOceanDialect::new(), Duration::ZERO);
-    let err = client(&sb, Some(prov_core::sandbox::REVOKED_TOKEN)).list_regions().err();
+    let err = client(&sb, Some(prov_sandbox::REVOKED_TOKEN)).list_regions().err();
     let msg = err.as_ref().map(ToString::to_string).unwrap_or_default();
     assert!(matches!(err, Some(Error::Api { status: 401, .. })), "{err:?}");
     assert!(

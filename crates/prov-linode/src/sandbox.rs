@@ -1,4 +1,4 @@
-//! Linode's dialect on the prov-core sandbox engine: catalogue lists from `fixtures/linode/` with `page`/`page_size`
+//! Linode's dialect on the prov-sandbox engine: catalogue lists from `fixtures/linode/` with `page`/`page_size`
 //! paging, Linodes that go provisioning → booting → running on the boot clock (the public IPv4 from the start),
 //! create-body validation with Linode's `{"errors":[{field,reason}]}` answers, `X-Filter` on the instance list,
 //! 401 without a token and 404 for unknown ids.
@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use base64::Engine;
-use prov_core::sandbox::{
+use prov_sandbox::{
     Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, fixture_items, fixture_object, grown, page_of,
 };
 use serde_json::{Map, Value, json};
@@ -64,7 +64,7 @@ impl LinodeDialect {
         self
     }
 
-    /// Boxed for [`prov_core::sandbox::Sandbox::start`].
+    /// Boxed for [`prov_sandbox::Sandbox::start`].
     pub fn shared(self) -> Arc<dyn Dialect> {
         Arc::new(self)
     }

@@ -1,16 +1,16 @@
 //! API fidelity: every request the Linode client sends, every answer the Linode sandbox dialect gives, and every
 //! payload under fixtures/linode/ checked against Linode's official OpenAPI spec (fixtures/openapi/linode.json,
 //! trimmed from the full file by `cargo xtask specs`; revision in its `x-prov-source`). The checks shared by every
-//! provider are `prov_core::contract::testing`; this file describes Linode, its documented deviations from the
+//! provider are `prov_testkit::contract::checks`; this file describes Linode, its documented deviations from the
 //! spec, and breaks Linode's requests and answers.
 
 #![cfg(feature = "sandbox")]
 
-use prov_core::contract::Deviation;
-use prov_core::contract::testing::{Deviations, Probe, Subject, broken, deviation, lines, violations};
 use prov_core::{CreateSpec, Provider, Secret};
 use prov_linode::Linode;
 use prov_linode::sandbox::LinodeDialect;
+use prov_testkit::contract::Deviation;
+use prov_testkit::contract::checks::{Deviations, Probe, Subject, broken, deviation, lines, violations};
 use serde_json::{Value, json};
 
 const SPEC: &str = include_str!("../../../fixtures/openapi/linode.json");
@@ -127,7 +127,7 @@ const SUBJECT: Subject = Subject {
     ],
 };
 
-prov_core::contract_tests!(SUBJECT);
+prov_testkit::contract_tests!(SUBJECT);
 
 #[test]
 fn the_checks_reject_a_broken_request_or_answer() {

@@ -1,13 +1,13 @@
-//! The fault matrix (prov_core::sandbox::testing) for Linode: the real client against the Linode dialect with
+//! The fault matrix (prov_testkit::harness) for Linode: the real client against the Linode dialect with
 //! one injected fault per case — recovery within the retry policy, or one clear error; never a second create.
 
 use std::sync::Arc;
 
-use prov_core::sandbox::Dialect;
-use prov_core::sandbox::testing::Subject;
 use prov_core::{CreateSpec, Provider, Secret};
 use prov_linode::Linode;
 use prov_linode::sandbox::LinodeDialect;
+use prov_sandbox::Dialect;
+use prov_testkit::harness::Subject;
 
 fn dialect(images: Option<usize>) -> Arc<dyn Dialect> {
     match images {
@@ -37,4 +37,4 @@ const SUBJECT: Subject = Subject {
     images_path: "/images",
 };
 
-prov_core::fault_matrix!(SUBJECT);
+prov_testkit::fault_matrix!(SUBJECT);

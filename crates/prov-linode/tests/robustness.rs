@@ -2,14 +2,14 @@
 //! fields broken all go through `prov_core::http::decode_json` with the crate's payload types, the conversions
 //! into prov's models (timestamps, addresses), paging, and `INFO.parse_error`. A decode failure is always
 //! `Error::Decode` naming a JSON path. The properties are shared by every provider
-//! (`prov_core::decoder_properties!`); this file lists Linode's decoders and checks its own helpers.
+//! (`prov_testkit::decoder_properties!`); this file lists Linode's decoders and checks its own helpers.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
 use prov_core::model;
 use prov_core::provider::Operation;
-use prov_core::sandbox::testing::{Decoded, Decoding, arbitrary_json};
 use prov_linode::{INFO, api};
+use prov_testkit::harness::{Decoded, Decoding, arbitrary_json};
 
 /// Every Linode decoder on one body.
 fn decode_all(d: &mut Decoded, body: &[u8]) {
@@ -48,7 +48,7 @@ const DECODING: Decoding = Decoding {
     ],
 };
 
-prov_core::decoder_properties!(DECODING);
+prov_testkit::decoder_properties!(DECODING);
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prov_core::provider::Deleted;
-use prov_core::sandbox::{Dialect, Sandbox, SandboxOptions, SandboxRequest, SandboxResponse, World};
 use prov_core::wait::{WaitOptions, wait_for};
 use prov_core::{ClientSettings, CreateSpec, Error, InstanceStatus, ManualClock, Provider, Secret, SystemClock};
 use prov_linode::Linode;
 use prov_linode::sandbox::LinodeDialect;
+use prov_sandbox::{Dialect, Sandbox, SandboxOptions, SandboxRequest, SandboxResponse, World};
 use serde_json::{Value, json};
 
 fn start_with(dialect: Arc<dyn Dialect>, boot: Duration) -> Sandbox {
@@ -243,7 +243,7 @@ fn instance_operations_need_a_token_and_nothing_is_sent_without_one() {
 #[test]
 fn a_wrong_token_is_a_clear_401() {
     let sb = start(LinodeDialect::new(), Duration::ZERO);
-    let err = client(&sb, Some(prov_core::sandbox::REVOKED_TOKEN)).list_instances().err();
+    let err = client(&sb, Some(prov_sandbox::REVOKED_TOKEN)).list_instances().err();
     assert!(matches!(err, Some(Error::Api { status: 401, .. })), "{err:?}");
     let msg = err.as_ref().map(ToString::to_string).unwrap_or_default();
     assert_eq!(msg, "linode: list instances failed: HTTP 401: Invalid Token");

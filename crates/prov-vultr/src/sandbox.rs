@@ -1,11 +1,11 @@
-//! Vultr's dialect on the prov-core sandbox engine: catalogue lists from `fixtures/vultr/` with cursor paging,
+//! Vultr's dialect on the prov-sandbox engine: catalogue lists from `fixtures/vultr/` with cursor paging,
 //! instances that go pending → addressed → active/running/ok on the boot clock, create-body validation with
 //! Vultr's `{"error","status"}` answers, 401 without a token and 404 for unknown ids.
 
 use std::sync::Arc;
 
 use base64::Engine;
-use prov_core::sandbox::{
+use prov_sandbox::{
     Dialect, Phase, SandboxRequest, SandboxResponse, SimInstance, World, fixture_items, fixture_object, grown, page_of,
 };
 use serde_json::{Value, json};
@@ -50,7 +50,7 @@ impl VultrDialect {
         self
     }
 
-    /// Boxed for [`prov_core::sandbox::Sandbox::start`].
+    /// Boxed for [`prov_sandbox::Sandbox::start`].
     pub fn shared(self) -> Arc<dyn Dialect> {
         Arc::new(self)
     }

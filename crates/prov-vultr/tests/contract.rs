@@ -1,12 +1,12 @@
 //! API fidelity: every request the Vultr client sends, every answer the Vultr sandbox dialect gives, and every
 //! payload under fixtures/vultr/ checked against Vultr's official OpenAPI spec (fixtures/openapi/vultr.json,
 //! trimmed from the full file by `cargo xtask specs`; revision in its `x-prov-source`). The checks shared by every
-//! provider are `prov_core::contract::testing`; this file describes Vultr and breaks Vultr's requests and answers.
+//! provider are `prov_testkit::contract::checks`; this file describes Vultr and breaks Vultr's requests and answers.
 
 #![cfg(feature = "sandbox")]
 
-use prov_core::contract::testing::{Probe, Subject, lines, read_fixture, violations};
 use prov_core::{CreateSpec, Provider, Secret};
+use prov_testkit::contract::checks::{Probe, Subject, lines, read_fixture, violations};
 use prov_vultr::Vultr;
 use prov_vultr::sandbox::VultrDialect;
 use serde_json::{Value, json};
@@ -73,7 +73,7 @@ const SUBJECT: Subject = Subject {
     ],
 };
 
-prov_core::contract_tests!(SUBJECT);
+prov_testkit::contract_tests!(SUBJECT);
 
 /// Vultr's spec attaches no schema to 4xx answers (docs/providers/vultr.md §4), so only the 2xx fixtures meet a
 /// schema; the error bodies are held to the shape that section documents instead.

@@ -1,11 +1,11 @@
-//! The fault matrix (prov_core::sandbox::testing) for Vultr: the real client against the Vultr dialect with
+//! The fault matrix (prov_testkit::harness) for Vultr: the real client against the Vultr dialect with
 //! one injected fault per case — recovery within the retry policy, or one clear error; never a second create.
 
 use std::sync::Arc;
 
-use prov_core::sandbox::Dialect;
-use prov_core::sandbox::testing::Subject;
 use prov_core::{CreateSpec, Provider, Secret};
+use prov_sandbox::Dialect;
+use prov_testkit::harness::Subject;
 use prov_vultr::Vultr;
 use prov_vultr::sandbox::VultrDialect;
 
@@ -36,4 +36,4 @@ const SUBJECT: Subject = Subject {
     images_path: "/os",
 };
 
-prov_core::fault_matrix!(SUBJECT);
+prov_testkit::fault_matrix!(SUBJECT);

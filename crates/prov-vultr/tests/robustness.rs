@@ -1,11 +1,11 @@
 //! Vultr's answer decoders never panic: arbitrary bytes, arbitrary JSON, and the recorded fixtures with single
 //! fields broken all go through `prov_core::http::decode_json` with the crate's payload types, the conversions
 //! into prov's models, and `INFO.parse_error`. A decode failure is always `Error::Decode` naming a JSON path. The
-//! properties are shared by every provider (`prov_core::decoder_properties!`); this file lists Vultr's decoders.
+//! properties are shared by every provider (`prov_testkit::decoder_properties!`); this file lists Vultr's decoders.
 
 use prov_core::model;
 use prov_core::provider::Operation;
-use prov_core::sandbox::testing::{Decoded, Decoding};
+use prov_testkit::harness::{Decoded, Decoding};
 use prov_vultr::{INFO, api};
 
 /// Every Vultr decoder on one body.
@@ -45,4 +45,4 @@ const DECODING: Decoding = Decoding {
     ],
 };
 
-prov_core::decoder_properties!(DECODING);
+prov_testkit::decoder_properties!(DECODING);

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prov_core::sandbox::{Sandbox, SandboxOptions};
 use prov_core::wait::{WaitOptions, wait_for};
 use prov_core::{ClientSettings, CreateSpec, Error, InstanceStatus, ManualClock, Provider, Secret, SystemClock};
+use prov_sandbox::{Sandbox, SandboxOptions};
 use prov_vultr::Vultr;
 use prov_vultr::sandbox::VultrDialect;
 
@@ -118,7 +118,7 @@ fn instance_operations_need_a_token_and_nothing_is_sent_without_one() {
 #[test]
 fn a_wrong_token_is_a_clear_401() {
     let sb = start(VultrDialect::new(), Duration::ZERO);
-    let err = client(&sb, Some(prov_core::sandbox::REVOKED_TOKEN)).list_instances().err();
+    let err = client(&sb, Some(prov_sandbox::REVOKED_TOKEN)).list_instances().err();
     let msg = err.as_ref().map(ToString::to_string).unwrap_or_default();
     assert_eq!(msg, "vultr: list instances failed: HTTP 401: Invalid API token");
     let err = client(&sb, Some("   ")).list_instances().err();

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 
-use prov_core::sandbox::{Sandbox, SandboxOptions};
+use prov_sandbox::{Sandbox, SandboxOptions};
 
 use crate::settings::{dialects, registry, secs};
 use crate::{CmdResult, Failure};

@@ -1,4 +1,4 @@
-//! The contract tests, shared by every provider crate (features `contract` and `sandbox`): the provider's real
+//! The contract checks of prov-testkit, responsible for the contract tests shared by every provider crate: the provider's real
 //! client is driven through every operation (and the error answers prov meets) against a recording sandbox, and
 //! every request, every answer and every recorded fixture is checked against the provider's trimmed OpenAPI spec.
 //!
@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{Contract, Deviation, Exchange, Outcome, Recorder, RequestParts, Violation};
-use crate::error::Error;
-use crate::http::ClientSettings;
-use crate::provider::{CreateSpec, Created, Deleted, Provider, ProviderInfo};
-use crate::sandbox::testing::{TOKEN, client_settings, start_sandbox};
-use crate::sandbox::{Dialect, REVOKED_TOKEN, Sandbox, SandboxRequest};
+use crate::harness::{TOKEN, client_settings, start_sandbox};
+use prov_core::error::Error;
+use prov_core::http::ClientSettings;
+use prov_core::provider::{CreateSpec, Created, Deleted, Provider, ProviderInfo};
+use prov_sandbox::{Dialect, REVOKED_TOKEN, Sandbox, SandboxRequest};
 
 /// How long a recorded instance takes to get ready; the recording ages instances instead of waiting.
 const BOOT: Duration = Duration::from_secs(3600);
@@ -46,7 +46,7 @@ pub struct Subject {
     /// Every operationId prov performs (§1 of the provider's doc, e.g. `docs/providers/vultr.md §1`).
     pub operations: &'static [&'static str],
     /// Builds its client.
-    pub connect: fn(&ClientSettings) -> crate::Result<Box<dyn Provider>>,
+    pub connect: fn(&ClientSettings) -> prov_core::Result<Box<dyn Provider>>,
     /// Its sandbox dialect with this many OS images.
     pub dialect: fn(usize) -> Arc<dyn Dialect>,
     /// How many OS images the recording serves (enough for three pages) …
@@ -377,7 +377,7 @@ impl Probe {
 }
 
 /// Expands to one `#[test]` per contract check for a [`Subject`]:
-/// `prov_core::contract_tests!(SUBJECT);` in a provider crate's `tests/contract.rs`.
+/// `prov_testkit::contract_tests!(SUBJECT);` in a provider crate's `tests/contract.rs`.
 #[macro_export]
 macro_rules! contract_tests {
     ($subject:expr) => {
@@ -392,7 +392,7 @@ macro_rules! contract_tests {
         $(
             #[test]
             fn $case() {
-                $crate::contract::testing::$case(&$subject);
+                $crate::contract::checks::$case(&$subject);
             }
         )+
     };

@@ -1,5 +1,5 @@
-//! The fault matrix, shared by every provider crate: each case starts a sandbox with one fault spec (see
-//! [`super::faults`]), drives the provider's real client against it over loopback with a [`ManualClock`] (so
+//! The sandbox test harness of prov-testkit, responsible for the fault matrix, shared by every provider crate:
+//! each case starts a sandbox with one fault spec (see [`prov_sandbox::faults`]), drives the provider's real client against it over loopback with a [`ManualClock`] (so
 //! `Retry-After` and backoff waits are instant), and checks that the client either recovers within the retry
 //! policy or fails with one clear error naming the provider, the operation and the cause — never success on
 //! failure, never a hang past the request deadline, and never a second create POST.
@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-use super::{Dialect, Sandbox, SandboxOptions};
-use crate::clock::ManualClock;
-use crate::create::create_once;
-use crate::error::Error;
-use crate::http::{ClientSettings, decode_json};
-use crate::provider::{CreateSpec, Deleted, Operation, Provider, ProviderInfo};
-use crate::secret::Secret;
+use prov_core::clock::ManualClock;
+use prov_core::create::create_once;
+use prov_core::error::Error;
+use prov_core::http::{ClientSettings, decode_json};
+use prov_core::provider::{CreateSpec, Deleted, Operation, Provider, ProviderInfo};
+use prov_core::secret::Secret;
+use prov_sandbox::{Dialect, Sandbox, SandboxOptions};
 
 /// The token the matrix sends.
 pub const TOKEN: &str = "sandbox-token";
@@ -63,7 +63,7 @@ pub struct Subject {
     /// Its sandbox dialect, optionally with this many OS images (for paging).
     pub dialect: fn(Option<usize>) -> Arc<dyn Dialect>,
     /// Builds its client.
-    pub connect: fn(&ClientSettings) -> crate::Result<Box<dyn Provider>>,
+    pub connect: fn(&ClientSettings) -> prov_core::Result<Box<dyn Provider>>,
     /// A create spec the dialect accepts, with this label.
     pub spec: fn(&str) -> CreateSpec,
     /// Path of the image list below the base URL (`/os`, `/images`).
@@ -148,7 +148,7 @@ fn max_attempts() -> usize {
 }
 
 /// The error of `r`, which must have failed.
-fn failed<T: std::fmt::Debug>(what: &str, r: crate::Result<T>) -> Error {
+fn failed<T: std::fmt::Debug>(what: &str, r: prov_core::Result<T>) -> Error {
     match r {
         Ok(v) => panic!("{what}: succeeded on a fault: {v:?}"),
         Err(e) => e,
@@ -156,7 +156,7 @@ fn failed<T: std::fmt::Debug>(what: &str, r: crate::Result<T>) -> Error {
 }
 
 /// The value of `r`, which must have succeeded.
-fn recovered<T>(what: &str, r: crate::Result<T>) -> T {
+fn recovered<T>(what: &str, r: prov_core::Result<T>) -> T {
     r.unwrap_or_else(|e| panic!("{what}: did not recover: {e}"))
 }
 
@@ -171,7 +171,7 @@ pub fn assert_clear(e: &Error, info: &ProviderInfo, op: Operation, causes: &[&st
     }
 }
 
-fn list_regions(rig: &Rig) -> crate::Result<usize> {
+fn list_regions(rig: &Rig) -> prov_core::Result<usize> {
     rig.client.list_regions().map(|r| r.len())
 }
 
@@ -471,7 +471,7 @@ pub fn delete_503_on_every_attempt_fails_clearly(s: &Subject) {
 }
 
 /// Expands to one `#[test]` per fault-matrix case for a [`Subject`]:
-/// `prov_core::fault_matrix!(SUBJECT);` in a provider crate's `tests/faults.rs`.
+/// `prov_testkit::fault_matrix!(SUBJECT);` in a provider crate's `tests/faults.rs`.
 #[macro_export]
 macro_rules! fault_matrix {
     ($subject:expr) => {
@@ -512,7 +512,7 @@ macro_rules! fault_matrix {
         $(
             #[test]
             fn $case() {
-                $crate::sandbox::testing::$case(&$subject);
+                $crate::harness::$case(&$subject);
             }
         )+
     };
@@ -623,53 +623,53 @@ pub fn error_bodies_never_panic(d: &Decoding, status: u16, body: &[u8], seed: &[
 
 /// Expands to the decoder robustness tests for a [`Decoding`]: `the_fixtures_decode` and four proptest properties
 /// (arbitrary bytes, arbitrary JSON, broken fixtures, error bodies), 256 cases each.
-/// `prov_core::decoder_properties!(DECODING);` in a provider crate's `tests/robustness.rs`, which must have
-/// `proptest` as a dev-dependency.
+/// `prov_testkit::decoder_properties!(DECODING);` in a provider crate's `tests/robustness.rs` (proptest comes
+/// through `$crate`).
 #[macro_export]
 macro_rules! decoder_properties {
     ($decoding:expr) => {
         #[test]
         fn the_fixtures_decode() {
-            $crate::sandbox::testing::the_fixtures_decode(&$decoding);
+            $crate::harness::the_fixtures_decode(&$decoding);
         }
 
-        ::proptest::proptest! {
-            #![proptest_config(::proptest::prelude::ProptestConfig {
+        $crate::proptest::proptest! {
+            #![proptest_config($crate::proptest::prelude::ProptestConfig {
                 cases: 256,
                 failure_persistence: None,
-                ..::proptest::prelude::ProptestConfig::default()
+                ..$crate::proptest::prelude::ProptestConfig::default()
             })]
 
             #[test]
             fn arbitrary_bytes_never_panic(
-                body in ::proptest::collection::vec(::proptest::prelude::any::<u8>(), 0..1024),
+                body in $crate::proptest::collection::vec($crate::proptest::prelude::any::<u8>(), 0..1024),
             ) {
-                $crate::sandbox::testing::arbitrary_bytes_never_panic(&$decoding, &body);
+                $crate::harness::arbitrary_bytes_never_panic(&$decoding, &body);
             }
 
             #[test]
             fn arbitrary_json_never_panics(
-                seed in ::proptest::collection::vec(::proptest::prelude::any::<u8>(), 0..512),
+                seed in $crate::proptest::collection::vec($crate::proptest::prelude::any::<u8>(), 0..512),
             ) {
-                $crate::sandbox::testing::arbitrary_json_never_panics(&$decoding, &seed);
+                $crate::harness::arbitrary_json_never_panics(&$decoding, &seed);
             }
 
             #[test]
             fn broken_fixtures_never_panic(
                 which in 0..$decoding.fixtures.len(),
-                edits in ::proptest::collection::vec(::proptest::prelude::any::<u8>(), 0..64),
-                cut in ::proptest::prelude::any::<u16>(),
+                edits in $crate::proptest::collection::vec($crate::proptest::prelude::any::<u8>(), 0..64),
+                cut in $crate::proptest::prelude::any::<u16>(),
             ) {
-                $crate::sandbox::testing::broken_fixtures_never_panic(&$decoding, which, &edits, cut);
+                $crate::harness::broken_fixtures_never_panic(&$decoding, which, &edits, cut);
             }
 
             #[test]
             fn error_bodies_never_panic(
-                status in ::proptest::prelude::any::<u16>(),
-                body in ::proptest::collection::vec(::proptest::prelude::any::<u8>(), 0..512),
-                seed in ::proptest::collection::vec(::proptest::prelude::any::<u8>(), 0..128),
+                status in $crate::proptest::prelude::any::<u16>(),
+                body in $crate::proptest::collection::vec($crate::proptest::prelude::any::<u8>(), 0..512),
+                seed in $crate::proptest::collection::vec($crate::proptest::prelude::any::<u8>(), 0..128),
             ) {
-                $crate::sandbox::testing::error_bodies_never_panic(&$decoding, status, &body, &seed);
+                $crate::harness::error_bodies_never_panic(&$decoding, status, &body, &seed);
             }
         }
     };

@@ -731,7 +731,7 @@ mod server_tests {
 
     use serde_json::json;
 
-    use crate::sandbox::{Dialect, Sandbox, SandboxOptions, SandboxRequest, SandboxResponse, World};
+    use crate::{Dialect, Sandbox, SandboxOptions, SandboxRequest, SandboxResponse, World};
 
     /// Echoes the request and counts in the world how often it acted.
     struct Echo;

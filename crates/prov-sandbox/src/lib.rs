@@ -1,10 +1,11 @@
-//! The sandbox engine: a small loopback HTTP/1.1 server on which each provider crate mounts its dialect under a
-//! path prefix (`/vultr/v2`, …), a shared world of simulated instances that move pending → addressed → ready on a
-//! boot clock, and helpers every dialect needs (bearer check, offset pagination, ids, addresses, a request log).
-//! It never listens on anything but the address it is given, which the CLI restricts to loopback.
+//! prov-sandbox is responsible for the loopback sandbox engine: a small HTTP/1.1 server on which each provider
+//! crate mounts its dialect under a path prefix (`/vultr/v2`, …), a shared world of simulated instances that move
+//! pending → addressed → ready on a boot clock, helpers every dialect needs (bearer check, offset pagination, ids,
+//! addresses, a request log), and the fault language ([`faults`]). It knows no provider by name: the dialects live
+//! in the provider crates behind their `sandbox` feature. It never listens on anything but the address it is
+//! given, which the CLI restricts to loopback.
 
 pub mod faults;
-pub mod testing;
 
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};

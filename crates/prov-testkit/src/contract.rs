@@ -1,4 +1,4 @@
-//! The OpenAPI contract validator (feature `contract`): checks prov's requests and the answers it gets against a
+//! The OpenAPI contract validator of prov-testkit, responsible for checking prov's requests and the answers it gets against a
 //! provider's official OpenAPI 3.0 spec, trimmed to the operations prov uses by `cargo xtask specs`
 //! (`fixtures/openapi/<provider>.json`).
 //!
@@ -21,8 +21,7 @@
 //! names. The validator resolves no reference outside the document and never touches the network.
 //!
 //! The contract tests every provider crate runs (a recorded sandbox session and the fixtures against the spec)
-//! live once in `contract::testing` (with the `sandbox` feature); a provider's `tests/contract.rs` only describes
-//! the provider.
+//! live once in [`checks`]; a provider's `tests/contract.rs` only describes the provider.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -928,11 +927,10 @@ fn convert(v: &Value, mode: Mode, map_of_schemas: bool) -> Value {
 }
 
 /// Recording sandbox traffic for contract tests: a dialect wrapper that keeps every request and answer.
-#[cfg(feature = "sandbox")]
 mod recording {
     use std::sync::{Arc, Mutex};
 
-    use crate::sandbox::{Dialect, SandboxRequest, SandboxResponse, World};
+    use prov_sandbox::{Dialect, SandboxRequest, SandboxResponse, World};
 
     use super::{Contract, Outcome, RequestParts};
 
@@ -996,11 +994,9 @@ mod recording {
     }
 }
 
-#[cfg(feature = "sandbox")]
 pub use recording::{Exchange, Recorder};
 
-#[cfg(feature = "sandbox")]
-pub mod testing;
+pub mod checks;
 
 #[cfg(test)]
 mod tests {
