@@ -176,7 +176,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::clock::{Clock, ManualClock};
+    use crate::clock::ManualClock;
     use crate::model::{Image, Instance, InstanceStatus, Plan, Region};
     use crate::provider::{Deleted, FieldProblem, Operation, ProviderInfo};
     use crate::{ApiError, ClientSettings, Http};
