@@ -94,6 +94,7 @@ impl Context {
         if let Some(v) = std::env::var("PROV_SETTLE_WINDOW").ok().filter(|v| !v.trim().is_empty()) {
             create.settle = humantime::parse_duration(v.trim())
                 .map_err(|e| Failure::usage(format!("PROV_SETTLE_WINDOW=`{v}` is not a duration like 30s: {e}")))?;
+            create.lookup_interval = create.lookup_interval.min(create.settle / 10);
         }
         Ok(Self {
             create,

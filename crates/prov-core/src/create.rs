@@ -173,9 +173,10 @@ fn settle(p: &dyn Provider, label: &str, marker: &str, opts: &CreateOptions) -> 
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     use super::*;
+    use crate::clock::ManualClock;
     use crate::model::{Image, Instance, InstanceStatus, Plan, Region};
     use crate::provider::{Deleted, FieldProblem, Operation, ProviderInfo};
     use crate::{ApiError, ClientSettings, Http};
@@ -215,18 +216,34 @@ mod tests {
         store: Mutex<Vec<Instance>>,
         posts: Mutex<Vec<CreateSpec>>,
         lookup_fails: bool,
+        clock: Arc<ManualClock>,
+        /// Lookups that still answer without the stored instances (a provider that acts late, a lagging list).
+        lag: Mutex<u32>,
+        lookups: Mutex<u32>,
     }
 
     impl Fake {
         fn new(steps: Vec<Step>) -> Self {
-            let http = Http::new(&INFO, &ClientSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+            let clock = Arc::new(ManualClock::new());
+            let settings = ClientSettings { clock: clock.clone(), ..ClientSettings::default() };
+            let http = Http::new(&INFO, &settings).unwrap_or_else(|e| panic!("{e}"));
             Self {
                 http,
                 steps: Mutex::new(steps),
                 store: Mutex::default(),
                 posts: Mutex::default(),
                 lookup_fails: false,
+                clock,
+                lag: Mutex::new(0),
+                lookups: Mutex::new(0),
             }
+        }
+        fn lagging(self, lookups: u32) -> Self {
+            *self.lag.lock().unwrap_or_else(|p| p.into_inner()) = lookups;
+            self
+        }
+        fn lookups(&self) -> u32 {
+            *self.lookups.lock().unwrap_or_else(|p| p.into_inner())
         }
         fn posts(&self) -> Vec<CreateSpec> {
             self.posts.lock().map(|p| p.clone()).unwrap_or_default()
@@ -256,8 +273,14 @@ mod tests {
             Ok(Vec::new())
         }
         fn list_instances(&self) -> Result<Vec<Instance>> {
+            *self.lookups.lock().unwrap_or_else(|p| p.into_inner()) += 1;
             if self.lookup_fails {
                 return Err(lost());
+            }
+            let mut lag = self.lag.lock().unwrap_or_else(|p| p.into_inner());
+            if *lag > 0 {
+                *lag -= 1;
+                return Ok(Vec::new());
             }
             Ok(self.store.lock().map(|s| s.clone()).unwrap_or_default())
         }
@@ -357,6 +380,37 @@ mod tests {
         let fake = Fake::new(vec![Step::LoseBeforeActing, Step::LoseBeforeActing, Step::Answer]);
         assert!(create_once(&fake, &spec()).is_err());
         assert_eq!(fake.posts().len(), 2, "at most one retry");
+    }
+
+    #[test]
+    fn a_create_that_lands_late_is_found_within_the_settle_window_and_not_sent_twice() {
+        // The answer is lost and the first five lookups do not show the instance yet (12 s of lag).
+        let fake = Fake::new(vec![Step::LoseAfterActing, Step::Answer]).lagging(5);
+        let out = create_once(&fake, &spec()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.recovered);
+        assert_eq!(fake.posts().len(), 1, "one looked-once-and-retried create would have made two servers");
+        assert_eq!(fake.lookups(), 6);
+        assert_eq!(fake.clock.elapsed(), LOOKUP_INTERVAL * 5, "lookups every {LOOKUP_INTERVAL:?}");
+    }
+
+    #[test]
+    fn the_one_retry_is_sent_only_after_the_whole_settle_window_found_nothing() {
+        let fake = Fake::new(vec![Step::LoseBeforeActing, Step::Answer]);
+        let out = create_once(&fake, &spec()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.attempts, 2);
+        assert!(fake.clock.elapsed() >= SETTLE_WINDOW, "{:?}", fake.clock.elapsed());
+        assert!(SETTLE_WINDOW >= Duration::from_secs(30), "the documented default is at least 30 s");
+        assert_eq!(fake.lookups(), 11, "now, then every 3 s up to 30 s");
+        let sleeps = fake.clock.sleeps();
+        assert!(sleeps.iter().all(|d| *d <= LOOKUP_INTERVAL), "{sleeps:?}");
+    }
+
+    #[test]
+    fn a_cancelled_settle_window_sends_nothing_more() {
+        let fake = Fake::new(vec![Step::LoseBeforeActing, Step::Answer]);
+        fake.http.cancel_flag().store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(matches!(create_once(&fake, &spec()), Err(Error::Interrupted)));
+        assert_eq!(fake.posts().len(), 1);
     }
 
     #[test]

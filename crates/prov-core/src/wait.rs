@@ -205,7 +205,187 @@ pub fn wait_all(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
     use super::*;
+    use crate::clock::ManualClock;
+    use crate::model::{Image, InstanceStatus, Plan, Region};
+    use crate::provider::{CreateSpec, Created, Deleted, FieldProblem, Operation, ProviderInfo};
+    use crate::{ApiError, ClientSettings, Http};
+
+    fn rules(_: &CreateSpec) -> Vec<FieldProblem> {
+        Vec::new()
+    }
+
+    static INFO: ProviderInfo = ProviderInfo {
+        name: "fake",
+        display_name: "Fake",
+        aliases: &[],
+        default_base_url: "https://fake.invalid/v1",
+        url_env: "PROV_FAKE_API_URL",
+        token_env: &[],
+        catalogue_needs_token: false,
+        plan_keys: &[],
+        unsupported_hints: &[],
+        legacy_keys: &[],
+        sandbox_path: "/fake/v1",
+        validate: rules,
+        parse_error: |_, _| ApiError::default(),
+    };
+
+    fn inst(id: &str, status: InstanceStatus) -> Instance {
+        Instance {
+            provider: "fake".into(),
+            id: id.into(),
+            label: format!("web-{id}"),
+            status,
+            provider_status: status.to_string(),
+            ipv4: Some("192.0.2.1".into()),
+            ipv6: None,
+            region: "r".into(),
+            plan: "p".into(),
+            image: "i".into(),
+            tags: Vec::new(),
+            created_at: None,
+        }
+    }
+
+    fn outage(status: u16) -> Error {
+        Error::Api { provider: "fake", operation: Operation::GetInstance, status, error: ApiError::message("down") }
+    }
+
+    /// Answers each poll round from a script (one entry per round, for gets and lists alike); when the script
+    /// runs out every instance is still pending.
+    struct Scripted {
+        http: Http,
+        rounds: Mutex<VecDeque<Result<Vec<Instance>>>>,
+        gets: Mutex<u32>,
+        lists: Mutex<u32>,
+    }
+
+    impl Scripted {
+        fn new(clock: &Arc<ManualClock>, rounds: Vec<Result<Vec<Instance>>>) -> Self {
+            let settings = ClientSettings { clock: clock.clone(), ..ClientSettings::default() };
+            Self {
+                http: Http::new(&INFO, &settings).unwrap_or_else(|e| panic!("{e}")),
+                rounds: Mutex::new(rounds.into()),
+                gets: Mutex::new(0),
+                lists: Mutex::new(0),
+            }
+        }
+        fn next(&self) -> Result<Vec<Instance>> {
+            let next = self.rounds.lock().ok().and_then(|mut r| r.pop_front());
+            next.unwrap_or_else(|| Ok(vec![inst("1", InstanceStatus::Pending), inst("2", InstanceStatus::Pending)]))
+        }
+        fn count(c: &Mutex<u32>) -> u32 {
+            *c.lock().unwrap_or_else(|p| p.into_inner())
+        }
+    }
+
+    impl Provider for Scripted {
+        fn info(&self) -> &'static ProviderInfo {
+            &INFO
+        }
+        fn list_regions(&self) -> Result<Vec<Region>> {
+            Ok(Vec::new())
+        }
+        fn list_plans(&self) -> Result<Vec<Plan>> {
+            Ok(Vec::new())
+        }
+        fn list_images(&self) -> Result<Vec<Image>> {
+            Ok(Vec::new())
+        }
+        fn list_instances(&self) -> Result<Vec<Instance>> {
+            *self.lists.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+            self.next()
+        }
+        fn get_instance(&self, id: &str) -> Result<Instance> {
+            *self.gets.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+            let seen = self.next()?;
+            seen.into_iter().find(|i| i.id == id).ok_or_else(|| outage(404))
+        }
+        fn create_instance(&self, _: &CreateSpec) -> Result<Created> {
+            Err(outage(400))
+        }
+        fn delete_instance(&self, _: &str) -> Result<Deleted> {
+            Ok(Deleted::Deleted)
+        }
+        fn create_request(&self, spec: &CreateSpec) -> crate::http::Request {
+            crate::http::Request::post(Operation::CreateInstance, "/x", serde_json::json!({"label": spec.label}))
+        }
+        fn http(&self) -> &Http {
+            &self.http
+        }
+    }
+
+    fn opts(timeout_secs: u64) -> WaitOptions {
+        WaitOptions { timeout: Duration::from_secs(timeout_secs), ..WaitOptions::default() }
+    }
+
+    #[test]
+    fn a_burst_of_failed_rounds_during_a_long_wait_does_not_fail_it() {
+        let clock = Arc::new(ManualClock::new());
+        let ready = vec![inst("1", InstanceStatus::Ready)];
+        let p = Scripted::new(&clock, vec![Err(outage(503)), Err(outage(503)), Ok(ready)]);
+        let never = AtomicBool::new(false);
+        let out =
+            wait_all(&p, vec![inst("1", InstanceStatus::Pending)], &opts(15 * 60), clock.as_ref(), &never, |_| {});
+        assert!(matches!(&out[..], [Ok(i)] if i.status == InstanceStatus::Ready), "{out:?}");
+        assert_eq!(Scripted::count(&p.gets), 3);
+    }
+
+    #[test]
+    fn a_wait_that_never_succeeds_times_out_on_the_manual_clock_naming_the_failed_rounds() {
+        let clock = Arc::new(ManualClock::new());
+        let p = Scripted::new(&clock, (0..1000).map(|_| Err(outage(502))).collect());
+        let never = AtomicBool::new(false);
+        let out = wait_all(&p, vec![inst("1", InstanceStatus::Pending)], &opts(60), clock.as_ref(), &never, |_| {});
+        let e = match &out[..] {
+            [Err(e @ Error::WaitTimeout { failed_rounds, .. })] if *failed_rounds > 0 => e.to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert!(e.contains("poll rounds failed (last: fake: get instance failed: HTTP 502: down)"), "{e}");
+        assert_eq!(clock.elapsed(), Duration::from_secs(60), "the deadline, exactly");
+    }
+
+    #[test]
+    fn a_refusal_while_polling_is_not_weather_and_ends_the_wait_at_once() {
+        let clock = Arc::new(ManualClock::new());
+        let p = Scripted::new(&clock, vec![Err(outage(401))]);
+        let never = AtomicBool::new(false);
+        let out = wait_all(&p, vec![inst("1", InstanceStatus::Pending)], &opts(600), clock.as_ref(), &never, |_| {});
+        assert!(matches!(&out[..], [Err(Error::Api { status: 401, .. })]), "{out:?}");
+        assert!(clock.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn many_instances_share_one_list_per_round_and_one_left_uses_a_get() {
+        let clock = Arc::new(ManualClock::new());
+        let one_ready = vec![inst("1", InstanceStatus::Ready), inst("2", InstanceStatus::Pending)];
+        let both = vec![inst("1", InstanceStatus::Ready), inst("2", InstanceStatus::Ready)];
+        let p = Scripted::new(&clock, vec![Ok(one_ready), Ok(both)]);
+        let never = AtomicBool::new(false);
+        let first = vec![inst("1", InstanceStatus::Pending), inst("2", InstanceStatus::Pending)];
+        let out = wait_all(&p, first, &opts(600), clock.as_ref(), &never, |_| {});
+        assert!(out.iter().all(|r| matches!(r, Ok(i) if i.status == InstanceStatus::Ready)), "{out:?}");
+        assert_eq!((Scripted::count(&p.lists), Scripted::count(&p.gets)), (1, 1));
+    }
+
+    #[test]
+    fn an_interruption_ends_every_wait_with_interrupted() {
+        let clock = Arc::new(ManualClock::new());
+        let p = Scripted::new(&clock, Vec::new());
+        let flag = AtomicBool::new(true);
+        let out = wait_all(&p, vec![inst("1", InstanceStatus::Pending)], &opts(600), clock.as_ref(), &flag, |_| {});
+        assert!(matches!(&out[..], [Err(Error::Interrupted)]), "{out:?}");
+        assert_eq!(Scripted::count(&p.gets), 0, "no poll after the interruption");
+        flag.store(false, Ordering::Relaxed);
+        p.http.cancel_flag().store(true, Ordering::Relaxed);
+        let out = wait_all(&p, vec![inst("1", InstanceStatus::Pending)], &opts(600), clock.as_ref(), &flag, |_| {});
+        assert!(matches!(&out[..], [Err(Error::Interrupted)]), "the client's cancel flag too: {out:?}");
+    }
 
     #[test]
     fn interval_starts_near_one_second_and_is_capped_at_ten() {

@@ -11,7 +11,7 @@
 //! SELECT  = "#N" (the Nth matching request) | "#N-M" | "#N+" (the Nth and later) | "every" (the default)
 //! ACTION  = 400..599 [retry-after=SECS] [retry-after-date=SECS] [body=json|html|empty]
 //!         | truncate | invalid-json | missing-fields | stall[=DURATION] | reset | reset-after
-//!         | reset-after-lag=N
+//!         | reset-after-lag=N | short-page
 //! ```
 //!
 //! Requests are counted per rule: every request whose method and path match a rule advances that rule's count,
@@ -100,6 +100,9 @@ pub enum Action {
     /// As `ResetAfter`, and what the dialect created stays out of every list and lookup for the next N requests:
     /// a provider that acts late or whose lists lag (eventual consistency).
     ResetAfterLag(usize),
+    /// The dialect acts; the first array at the top of its JSON answer loses its last item while the paging
+    /// fields and totals stay: a page shorter than the provider's own total says.
+    ShortPage,
 }
 
 impl std::fmt::Display for Action {
@@ -126,6 +129,7 @@ impl std::fmt::Display for Action {
             Self::Reset => f.write_str("reset"),
             Self::ResetAfter => f.write_str("reset-after"),
             Self::ResetAfterLag(n) => write!(f, "reset-after-lag={n}"),
+            Self::ShortPage => f.write_str("short-page"),
         }
     }
 }
@@ -257,6 +261,16 @@ pub(super) fn apply(action: Option<&Action>, handle: impl FnOnce() -> SandboxRes
             Outcome::Respond(answer, Duration::ZERO)
         }
         Action::InvalidJson => Outcome::Respond(replace_body(handle(), INVALID_JSON), Duration::ZERO),
+        Action::ShortPage => {
+            let mut answer = handle();
+            if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&answer.body) {
+                if let Some(items) = v.as_object_mut().and_then(|o| o.values_mut().find_map(|x| x.as_array_mut())) {
+                    items.pop();
+                }
+                answer.body = serde_json::to_vec(&v).unwrap_or_default();
+            }
+            Outcome::Respond(answer, Duration::ZERO)
+        }
         Action::MissingFields => Outcome::Respond(replace_body(handle(), b"{}"), Duration::ZERO),
     }
 }
@@ -340,8 +354,7 @@ pub(super) fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
-const ACTIONS: &str =
-    "a status 400-599, truncate, invalid-json, missing-fields, stall=DURATION, reset, reset-after or reset-after-lag=N";
+const ACTIONS: &str = "a status 400-599, truncate, invalid-json, missing-fields, short-page, stall=DURATION, reset, reset-after or reset-after-lag=N";
 
 fn parse_rule(text: &str) -> Result<Fault, String> {
     let (left, right) = text.split_once("=>").ok_or("expected `[METHOD] PATH [#N] => ACTION`")?;
@@ -423,6 +436,7 @@ fn parse_action(word: &str, options: &[&str]) -> Result<Action, String> {
         "truncate" => no_value(Action::Truncate)?,
         "invalid-json" => no_value(Action::InvalidJson)?,
         "missing-fields" => no_value(Action::MissingFields)?,
+        "short-page" => no_value(Action::ShortPage)?,
         "reset" | "reset-before" => no_value(Action::Reset)?,
         "reset-after" => no_value(Action::ResetAfter)?,
         "reset-after-lag" => {

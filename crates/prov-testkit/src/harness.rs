@@ -405,6 +405,34 @@ pub fn create_once_recovers_a_lost_answer_by_its_marker(s: &Subject) {
     assert_eq!(rig.instances(), 1);
 }
 
+/// A create the provider carries out but whose answer is lost, and which the next lookups do not show yet (a
+/// provider acting late, a lagging list): found within the settle window, never sent twice.
+pub fn create_once_finds_a_create_that_lands_late(s: &Subject) {
+    let rig = Rig::new(s, "POST {p}{i} #1 => reset-after-lag=4", RELAXED_TIMEOUT, None);
+    let out = recovered("create_once", create_once(rig.client.as_ref(), &(s.spec)("web-late")));
+    assert!(out.recovered && out.attempts == 1, "{out:?}");
+    assert_eq!(rig.count("POST", "{i}"), 1, "a single immediate lookup would have sent a second create");
+    assert_eq!(rig.instances(), 1);
+    assert!(rig.clock.elapsed() >= crate::create::LOOKUP_INTERVAL, "it waited for the lagging list");
+}
+
+/// Every answer holds one item fewer than the provider's own total: listed once more, then a clear paging error
+/// (a silently short list would make `apply` create a duplicate).
+pub fn a_list_shorter_than_its_total_is_listed_again_then_fails(s: &Subject) {
+    let rig = Rig::new(s, "GET {p}/regions => short-page", RELAXED_TIMEOUT, None);
+    let e = failed("list regions", list_regions(&rig));
+    assert_clear(&e, s.info, Operation::ListRegions, &["refusing an incomplete list"]);
+    assert_eq!(rig.count("GET", "/regions"), 2);
+}
+
+/// One short answer: the second listing is complete and is the result.
+pub fn a_list_short_once_is_listed_again_and_complete(s: &Subject) {
+    let full = recovered("list regions", list_regions(&Rig::new(s, "", RELAXED_TIMEOUT, None)));
+    let rig = Rig::new(s, "GET {p}/regions #1 => short-page", RELAXED_TIMEOUT, None);
+    assert_eq!(recovered("list regions", list_regions(&rig)), full);
+    assert_eq!(rig.count("GET", "/regions"), 2);
+}
+
 /// Duplicate-safe create, reset before acting: the marker is not found, so one more POST is safe; one instance.
 pub fn create_once_resends_only_when_nothing_was_created(s: &Subject) {
     let rig = Rig::new(s, "POST {p}{i} #1 => reset", RELAXED_TIMEOUT, None);
@@ -506,6 +534,9 @@ macro_rules! fault_matrix {
             delete_with_a_lost_answer_is_already_gone,
             delete_transient_502_recovers,
             delete_503_on_every_attempt_fails_clearly,
+            create_once_finds_a_create_that_lands_late,
+            a_list_shorter_than_its_total_is_listed_again_then_fails,
+            a_list_short_once_is_listed_again_and_complete,
         );
     };
     (@cases $subject:expr; $($case:ident),+ $(,)?) => {
