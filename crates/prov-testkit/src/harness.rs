@@ -413,7 +413,7 @@ pub fn create_once_finds_a_create_that_lands_late(s: &Subject) {
     assert!(out.recovered && out.attempts == 1, "{out:?}");
     assert_eq!(rig.count("POST", "{i}"), 1, "a single immediate lookup would have sent a second create");
     assert_eq!(rig.instances(), 1);
-    assert!(rig.clock.elapsed() >= crate::create::LOOKUP_INTERVAL, "it waited for the lagging list");
+    assert!(rig.clock.elapsed() >= prov_core::create::LOOKUP_INTERVAL, "it waited for the lagging list");
 }
 
 /// Every answer holds one item fewer than the provider's own total: listed once more, then a clear paging error
