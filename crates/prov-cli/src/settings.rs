@@ -2,19 +2,24 @@
 //! (base URL from `--api-url`, `PROV_<P>_API_URL` or the sandbox; token from the environment only), and the
 //! in-process sandbox when `--sandbox` is set.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use prov_core::provider::ProviderInfo;
-use prov_core::{ClientSettings, Provider, Secret};
-use prov_sandbox::{Dialect, Sandbox, SandboxOptions};
+use prov_core::{ClientSettings, Provider, Registration, Secret};
+use prov_sandbox::{Dialect, NewDialect, Sandbox, SandboxOptions};
 
 use crate::Failure;
 use crate::args::{GlobalArgs, OutputFormat};
 
-/// Every provider prov knows, in display order.
+/// Every provider prov knows, in display order: the one list a new provider is added to. The registry, the
+/// sandbox dialects and [`Context::connect`] all come from it.
+pub static PROVIDERS: [&Registration<NewDialect>; 3] =
+    [&prov_vultr::REGISTRATION, &prov_linode::REGISTRATION, &prov_digitalocean::REGISTRATION];
+
+/// Every provider prov knows, in display order (the descriptors of [`PROVIDERS`]).
 pub fn registry() -> &'static [&'static ProviderInfo] {
-    static ALL: [&ProviderInfo; 3] = [&prov_vultr::INFO, &prov_linode::INFO, &prov_digitalocean::INFO];
+    static ALL: LazyLock<Vec<&'static ProviderInfo>> = LazyLock::new(|| PROVIDERS.iter().map(|r| r.info).collect());
     &ALL
 }
 
@@ -34,19 +39,9 @@ pub fn find_provider(name: &str) -> Result<&'static ProviderInfo, Failure> {
     )))
 }
 
-/// The sandbox dialects of every provider.
+/// The sandbox dialects of every provider (`image_count` grows each image list).
 pub fn dialects(image_count: Option<usize>) -> Vec<Arc<dyn Dialect>> {
-    use prov_digitalocean::sandbox::DigitalOceanDialect;
-    use prov_linode::sandbox::LinodeDialect;
-    use prov_vultr::sandbox::VultrDialect;
-    match image_count {
-        Some(n) => vec![
-            VultrDialect::new().with_image_count(n).shared(),
-            LinodeDialect::new().with_image_count(n).shared(),
-            DigitalOceanDialect::new().with_image_count(n).shared(),
-        ],
-        None => vec![VultrDialect::new().shared(), LinodeDialect::new().shared(), DigitalOceanDialect::new().shared()],
-    }
+    PROVIDERS.iter().map(|r| (r.sandbox)(image_count)).collect()
 }
 
 /// The token used against the sandbox when none is set in the environment.
@@ -139,13 +134,10 @@ impl Context {
     /// A client for `info`. Checks the base URL; sends nothing.
     pub fn connect(&self, info: &'static ProviderInfo) -> Result<Box<dyn Provider>, Failure> {
         let s = self.client_settings(info);
-        let p: Box<dyn Provider> = match info.name {
-            "vultr" => Box::new(prov_vultr::Vultr::new(&s)?),
-            "linode" => Box::new(prov_linode::Linode::new(&s)?),
-            "digitalocean" => Box::new(prov_digitalocean::DigitalOcean::new(&s)?),
-            other => return Err(Failure::usage(format!("provider `{other}` is not supported yet"))),
+        let Some(registration) = PROVIDERS.iter().find(|r| r.info.name == info.name) else {
+            return Err(Failure::usage(format!("provider `{}` is not supported yet", info.name)));
         };
-        Ok(p)
+        Ok((registration.connect)(&s)?)
     }
 }
 

@@ -19,6 +19,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ApiError, Error, Result};
 pub use http::{ClientSettings, Http, Page};
 pub use model::{Image, Instance, InstanceStatus, Plan, Region};
-pub use provider::{CreateSpec, Created, Operation, Provider, ProviderInfo};
+pub use provider::{CreateSpec, Created, Operation, Provider, ProviderInfo, Registration};
 pub use secret::Secret;
 pub use wait::{WaitLevel, WaitOptions};

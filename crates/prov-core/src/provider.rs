@@ -1,5 +1,6 @@
 //! The contract every provider crate implements: a static descriptor ([`ProviderInfo`]) that the plan parser and
-//! the CLI read, and the [`Provider`] trait with the seven operations and the readiness rule.
+//! the CLI read, the [`Provider`] trait with the seven operations and the readiness rule, and the one
+//! [`Registration`] each provider crate exports.
 
 use crate::Result;
 use crate::model::{Image, Instance, InstanceStatus, Plan, Region};
@@ -102,6 +103,19 @@ pub struct ProviderInfo {
     pub validate: fn(&CreateSpec) -> Vec<FieldProblem>,
     /// Parses the provider's error body into an [`crate::ApiError`].
     pub parse_error: fn(u16, &[u8]) -> crate::ApiError,
+}
+
+/// How prov finds a provider: every provider crate exports one `pub static REGISTRATION`, and prov-cli lists
+/// them once (`PROVIDERS`). `S` is what the provider adds with its `sandbox` feature on (the constructor of its
+/// dialect, `prov_sandbox::NewDialect`), and `()` without it.
+#[derive(Debug)]
+pub struct Registration<S: 'static = ()> {
+    /// The provider's descriptor.
+    pub info: &'static ProviderInfo,
+    /// A client for the provider; checks the base URL and sends nothing.
+    pub connect: fn(&crate::ClientSettings) -> Result<Box<dyn Provider>>,
+    /// The provider's sandbox dialect constructor (feature `sandbox`), or `()`.
+    pub sandbox: S,
 }
 
 impl ProviderInfo {

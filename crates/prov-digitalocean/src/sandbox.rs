@@ -451,6 +451,14 @@ impl Dialect for DigitalOceanDialect {
     }
 }
 
+/// The dialect for [`crate::REGISTRATION`]: `Some(n)` grows the image list to `n` images.
+pub fn dialect(image_count: Option<usize>) -> Arc<dyn Dialect> {
+    match image_count {
+        Some(n) => DigitalOceanDialect::new().with_image_count(n).shared(),
+        None => DigitalOceanDialect::new().shared(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -382,6 +382,14 @@ impl Dialect for LinodeDialect {
     }
 }
 
+/// The dialect for [`crate::REGISTRATION`]: `Some(n)` grows the image list to `n` images.
+pub fn dialect(image_count: Option<usize>) -> Arc<dyn Dialect> {
+    match image_count {
+        Some(n) => LinodeDialect::new().with_image_count(n).shared(),
+        None => LinodeDialect::new().shared(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

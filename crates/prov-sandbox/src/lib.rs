@@ -21,6 +21,10 @@ use faults::{Faults, Outcome};
 /// The one token every sandbox dialect refuses with 401, to try the invalid-token path.
 pub const REVOKED_TOKEN: &str = "sandbox-revoked-token";
 
+/// A provider's dialect constructor, as its registration carries it: `None` serves the fixtures as they are,
+/// `Some(n)` grows the image list to `n` images (`prov sandbox --images`).
+pub type NewDialect = fn(Option<usize>) -> Arc<dyn Dialect>;
+
 /// A request as a dialect sees it: the path is relative to the dialect's prefix.
 #[derive(Debug, Clone)]
 pub struct SandboxRequest {

@@ -257,3 +257,11 @@ impl Dialect for VultrDialect {
         }
     }
 }
+
+/// The dialect for [`crate::REGISTRATION`]: `Some(n)` grows the image list to `n` images.
+pub fn dialect(image_count: Option<usize>) -> Arc<dyn Dialect> {
+    match image_count {
+        Some(n) => VultrDialect::new().with_image_count(n).shared(),
+        None => VultrDialect::new().shared(),
+    }
+}
