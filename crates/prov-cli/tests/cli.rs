@@ -332,7 +332,7 @@ fn an_invalid_fault_spec_is_a_usage_error() {
 #[test]
 fn a_user_data_file_that_is_a_device_a_fifo_or_too_big_is_a_located_plan_error_before_any_request() {
     let sb = sandbox(0);
-    let providers = [&prov_vultr::INFO, &prov_linode::INFO, &prov_digitalocean::INFO];
+    let providers = prov_cli::settings::registry();
     let env: Vec<(&str, String)> = providers
         .iter()
         .flat_map(|p| [(p.url_env, sb.base_url(p.sandbox_path)), (p.token_env[0], "tok".to_owned())])

@@ -7,12 +7,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use prov_core::provider::ProviderInfo;
+use prov_cli::settings::registry;
 use prov_sandbox::{REVOKED_TOKEN, Sandbox, SandboxOptions};
 
 const PROV: &str = env!("CARGO_BIN_EXE_prov");
-
-const PROVIDERS: [&ProviderInfo; 3] = [&prov_vultr::INFO, &prov_linode::INFO, &prov_digitalocean::INFO];
 
 /// An in-test sandbox serving every dialect with `faults` (`{vultr}`, `{linode}`, `{digitalocean}` stand for the
 /// dialect prefixes).
@@ -22,7 +20,7 @@ fn sandbox(faults: &str) -> Sandbox {
 }
 
 fn expand(faults: &str) -> String {
-    PROVIDERS.iter().fold(faults.to_owned(), |f, p| f.replace(&format!("{{{}}}", p.name), p.sandbox_path))
+    registry().iter().fold(faults.to_owned(), |f, p| f.replace(&format!("{{{}}}", p.name), p.sandbox_path))
 }
 
 /// Runs prov with a clean environment (no real token, no cache) plus `env`.
@@ -37,7 +35,7 @@ fn prov(args: &[&str], env: &[(&str, String)]) -> Output {
 
 /// URL and token variables pointing every provider at `sb`, with `token`.
 fn env_for(sb: &Sandbox, token: &str) -> Vec<(&'static str, String)> {
-    PROVIDERS
+    registry()
         .iter()
         .flat_map(|p| [(p.url_env, sb.base_url(p.sandbox_path)), (p.token_env[0], token.to_owned())])
         .collect()
@@ -72,7 +70,7 @@ fn assert_one_line_failure(o: &Output, provider: &str, operation: &str, causes: 
 #[test]
 fn an_html_502_on_every_attempt_exits_1_after_the_retries() {
     let sb = sandbox("GET /**/regions => 502 retry-after=0");
-    for p in PROVIDERS {
+    for p in registry() {
         let o = prov(&["list", p.name, "regions"], &env_for(&sb, "tok"));
         assert_one_line_failure(&o, p.name, "list regions", &["HTTP 502", "an HTML page"]);
         assert!(!stderr(&o).contains('<'), "the page itself is not printed: {}", stderr(&o));
@@ -94,7 +92,7 @@ fn an_html_502_with_real_backoff_through_the_embedded_sandbox() {
 #[test]
 fn a_truncated_answer_exits_1_naming_the_json_path() {
     let sb = sandbox("GET /**/regions => truncate");
-    for p in PROVIDERS {
+    for p in registry() {
         let o = prov(&["-o", "json", "list", p.name, "regions"], &env_for(&sb, "tok"));
         assert_one_line_failure(&o, p.name, "list regions", &["unexpected answer at `", "the JSON ends early"]);
         assert!(!stderr(&o).contains("at `.`"), "a path inside the answer: {}", stderr(&o));
@@ -105,7 +103,7 @@ fn a_truncated_answer_exits_1_naming_the_json_path() {
 #[test]
 fn a_revoked_token_exits_1_with_the_providers_own_401() {
     let sb = sandbox("");
-    for p in PROVIDERS {
+    for p in registry() {
         let o = prov(&["list", p.name, "instances"], &env_for(&sb, REVOKED_TOKEN));
         assert_one_line_failure(&o, p.name, "list instances", &["HTTP 401"]);
     }
@@ -125,7 +123,7 @@ fn a_recoverable_429_exits_0() {
         GET {linode}/regions #1 => 429 retry-after=0; GET {linode}/linode/types #1 => 429 retry-after-date=0; \
         GET {digitalocean}/regions #1 => 429 retry-after=0; GET {digitalocean}/sizes #1 => 429 retry-after-date=0";
     let sb = sandbox(faults);
-    for p in PROVIDERS {
+    for p in registry() {
         for what in ["regions", "plans"] {
             let o = prov(&["-o", "json", "list", p.name, what], &env_for(&sb, "tok"));
             assert_eq!(o.status.code(), Some(0), "{} {what}: {}", p.name, stderr(&o));

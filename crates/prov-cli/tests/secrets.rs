@@ -8,12 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use prov_cli::settings::registry;
 use prov_core::provider::ProviderInfo;
 use prov_sandbox::{Sandbox, SandboxOptions};
 
 const PROV: &str = env!("CARGO_BIN_EXE_prov");
-
-const PROVIDERS: [&ProviderInfo; 3] = [&prov_vultr::INFO, &prov_linode::INFO, &prov_digitalocean::INFO];
 
 /// The token of each provider.
 fn token(p: &ProviderInfo) -> String {
@@ -32,7 +31,7 @@ const VULTR_DEFAULT_PASSWORD: &str = "sandbox-5a4db0c5";
 
 /// Every secret and its base64 forms (standard and URL-safe, with and without padding).
 fn forbidden() -> Vec<String> {
-    let mut plain: Vec<String> = PROVIDERS.iter().flat_map(|p| [token(p), user_data(p)]).collect();
+    let mut plain: Vec<String> = registry().iter().flat_map(|p| [token(p), user_data(p)]).collect();
     plain.extend([ROOT_PASSWORD, WEAK_PASSWORD, VULTR_DEFAULT_PASSWORD].map(str::to_owned));
     let encoded: Vec<String> = plain
         .iter()
@@ -107,7 +106,7 @@ struct Run {
 impl Run {
     fn env(&self) -> Vec<(&'static str, String)> {
         let mut env = vec![("PROV_CACHE_TTL", "0".to_owned())];
-        for p in PROVIDERS {
+        for p in registry() {
             env.push((p.url_env, self.sb.base_url(p.sandbox_path)));
             env.push((p.token_env[0], token(p)));
         }
@@ -151,7 +150,7 @@ fn no_command_prints_a_secret_even_at_vvv() {
         .unwrap_or_else(|e| panic!("sandbox: {e}"));
     let mut run = Run { sb, seen: String::new() };
     let tmp = dir("every-command");
-    for p in PROVIDERS {
+    for p in registry() {
         let name = p.name;
         let extra = if name == "linode" { format!("root_password = \"{ROOT_PASSWORD}\"\n") } else { String::new() };
         let file = plan(&tmp, p, &format!("s-{name}"), &extra);
