@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use prov_core::sandbox::{Sandbox, SandboxOptions};
+use prov_sandbox::{Sandbox, SandboxOptions};
 use serde_json::Value;
 
 const PROV: &str = env!("CARGO_BIN_EXE_prov");
