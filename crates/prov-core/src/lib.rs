@@ -16,6 +16,7 @@ pub mod retry;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod secret;
+pub mod text;
 pub mod wait;
 
 pub use clock::{Clock, ManualClock, SystemClock};
