@@ -79,6 +79,7 @@ where
         }
     };
     logger::init(cli.global.verbose);
+    output::set_verbose(cli.global.verbose > 0);
     install_interrupt_handler();
     match commands::dispatch(cli) {
         Ok(()) => 0,

@@ -15,7 +15,8 @@ impl log::Log for StderrLogger {
     fn log(&self, record: &log::Record<'_>) {
         if self.enabled(record.metadata()) {
             let level = record.level().to_string().to_lowercase();
-            let _ = writeln!(std::io::stderr().lock(), "[{level}] {}", record.args());
+            let line = crate::output::on_stderr(&record.args().to_string());
+            let _ = writeln!(std::io::stderr().lock(), "[{level}] {line}");
         }
     }
 

@@ -47,7 +47,40 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> CmdResult {
 
 /// A line for people on stderr.
 pub fn note(message: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{message}");
+    let _ = writeln!(std::io::stderr().lock(), "{}", on_stderr(message));
+}
+
+/// Longest stderr line shown without `-v`; longer ones (a provider's whole error page) are cut.
+pub const MAX_LINE: usize = 400;
+
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// With `-v`, stderr lines are shown whole.
+pub fn set_verbose(verbose: bool) {
+    VERBOSE.store(verbose, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A stderr message made safe: each line's control characters escaped (provider and plan text cannot drive
+/// the terminal), and each line cut to [`MAX_LINE`] characters unless `-v` was given.
+pub fn on_stderr(message: &str) -> String {
+    let whole = VERBOSE.load(std::sync::atomic::Ordering::Relaxed);
+    let lines: Vec<String> = message
+        .split('\n')
+        .map(|line| {
+            let safe = prov_core::text::printable(line);
+            if whole || safe.chars().count() <= MAX_LINE {
+                safe.into_owned()
+            } else {
+                format!("{} (-v shows all of it)", prov_core::text::cut(&safe, MAX_LINE))
+            }
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// A table cell's text from a provider or a plan, with control characters escaped.
+pub fn cell(text: &str) -> Cell {
+    Cell::new(prov_core::text::printable(text))
 }
 
 /// A warning on stderr.
@@ -175,7 +208,13 @@ where
     all_cols.extend_from_slice(cols);
     let row = &row;
     let rows = items.map(move |(provider, item)| {
-        let mut r = row(item);
+        let mut r: Row<'a> = row(item)
+            .into_iter()
+            .map(|c| match prov_core::text::printable(&c) {
+                Cow::Borrowed(_) => c,
+                Cow::Owned(escaped) => Cow::Owned(escaped),
+            })
+            .collect();
         if with_provider {
             r.insert(0, Cow::Borrowed(provider.unwrap_or("-")));
         }
@@ -413,18 +452,18 @@ pub fn instance(fmt: OutputFormat, i: &Instance) -> CmdResult {
     let style = Style::detect();
     let mut t = styled_table(&["FIELD", "VALUE"], style);
     let rows: [(&str, Cell); 12] = [
-        ("provider", Cell::new(&i.provider)),
-        ("id", Cell::new(&i.id)),
-        ("label", Cell::new(&i.label)),
+        ("provider", cell(&i.provider)),
+        ("id", cell(&i.id)),
+        ("label", cell(&i.label)),
         ("status", status_cell(i.status, style)),
-        ("provider_status", Cell::new(&i.provider_status)),
-        ("ipv4", Cell::new(i.ipv4.as_deref().unwrap_or("-"))),
-        ("ipv6", Cell::new(i.ipv6.as_deref().unwrap_or("-"))),
-        ("region", Cell::new(&i.region)),
-        ("plan", Cell::new(&i.plan)),
-        ("image", Cell::new(&i.image)),
-        ("tags", Cell::new(if i.tags.is_empty() { "-".to_owned() } else { i.tags.join(", ") })),
-        ("created_at", Cell::new(i.created_at.as_deref().unwrap_or("-"))),
+        ("provider_status", cell(&i.provider_status)),
+        ("ipv4", cell(i.ipv4.as_deref().unwrap_or("-"))),
+        ("ipv6", cell(i.ipv6.as_deref().unwrap_or("-"))),
+        ("region", cell(&i.region)),
+        ("plan", cell(&i.plan)),
+        ("image", cell(&i.image)),
+        ("tags", cell(&if i.tags.is_empty() { "-".to_owned() } else { i.tags.join(", ") })),
+        ("created_at", cell(i.created_at.as_deref().unwrap_or("-"))),
     ];
     for (k, v) in rows {
         t.add_row(vec![Cell::new(k), v]);
@@ -460,6 +499,19 @@ pub fn confirm(what: &str, details: &[String], question: &str) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stderr_text_is_escaped_per_line_and_long_lines_are_cut_unless_verbose() {
+        let long = format!("error: vultr: create instance failed: HTTP 400: {}", "x".repeat(5000));
+        let shown = on_stderr(&format!("first \u{1b}[2J line\n{long}"));
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines[0], "first \\u{1b}[2J line", "escaped, and the intended line break kept");
+        assert!(lines[1].chars().count() < 450 && lines[1].ends_with("(-v shows all of it)"), "{}", lines[1]);
+        set_verbose(true);
+        let whole = on_stderr(&long);
+        set_verbose(false);
+        assert_eq!(whole, long, "-v shows all of it");
+    }
 
     const PLAIN: Style = Style { rules: false, colour: false };
     const FANCY: Style = Style { rules: true, colour: true };

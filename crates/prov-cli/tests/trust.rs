@@ -266,3 +266,57 @@ fn a_refused_connection_says_nothing_was_sent() {
         assert!(!stderr(&o).contains("may have been carried out"), "{name}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn labels_from_a_provider_are_printed_escaped_never_raw() {
+    let sb = sandbox(Duration::ZERO, "");
+    let evil = "web\u{1b}]0;owned\u{7}\nrm -rf";
+    let clients: [(&str, Box<dyn prov_core::Provider>, [&str; 3]); 3] = [
+        ("vultr", connect(&sb, "vultr"), ["syd", "vc2-1c-1gb", "2136"]),
+        ("linode", connect(&sb, "linode"), ["ap-southeast", "g6-nanode-1", "linode/debian12"]),
+        ("digitalocean", connect(&sb, "digitalocean"), ["sgp1", "s-1vcpu-1gb", "ubuntu-24-04-x64"]),
+    ];
+    for (name, client, [region, plan, image]) in clients {
+        let spec = prov_core::CreateSpec {
+            label: "web-evil".into(),
+            region: region.into(),
+            plan: plan.into(),
+            image: image.into(),
+            ..prov_core::CreateSpec::default()
+        };
+        let created = client.create_instance(&spec).unwrap_or_else(|e| panic!("{name}: {e}")).instance;
+        assert!(sb.world().relabel(name, &created.id, evil), "{name}");
+        for args in [vec!["list", name, "instances"], vec!["show", name, created.id.as_str()]] {
+            let o = run(&sb, &args, &[]);
+            let out = String::from_utf8_lossy(&o.stdout);
+            assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+            assert!(
+                !out.contains('\u{1b}') && !out.contains('\u{7}'),
+                "{name} {args:?}: raw control characters: {out:?}"
+            );
+            assert!(out.contains("web\\u{1b}]0;owned\\u{7}\\nrm -rf"), "{name} {args:?}: {out}");
+        }
+        // JSON keeps the real label (JSON escapes it by itself).
+        let o = run(&sb, &["-o", "json", "list", name, "instances"], &[]);
+        assert!(json(&o).to_string().contains("web\\u001b]0;owned\\u0007\\nrm -rf"), "{name}");
+    }
+}
+
+fn connect(sb: &Sandbox, name: &str) -> Box<dyn prov_core::Provider> {
+    let (prefix, _) = match name {
+        "vultr" => ("/vultr/v2", ()),
+        "linode" => ("/linode/v4", ()),
+        _ => ("/digitalocean/v2", ()),
+    };
+    let settings = prov_core::ClientSettings {
+        base_url: Some(sb.base_url(prefix)),
+        token: Some(prov_core::Secret::new("t")),
+        ..prov_core::ClientSettings::default()
+    };
+    let p: Result<Box<dyn prov_core::Provider>, prov_core::Error> = match name {
+        "vultr" => prov_vultr::Vultr::new(&settings).map(|c| Box::new(c) as Box<dyn prov_core::Provider>),
+        "linode" => prov_linode::Linode::new(&settings).map(|c| Box::new(c) as Box<dyn prov_core::Provider>),
+        _ => prov_digitalocean::DigitalOcean::new(&settings).map(|c| Box::new(c) as Box<dyn prov_core::Provider>),
+    };
+    p.unwrap_or_else(|e| panic!("{e}"))
+}

@@ -52,21 +52,22 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Provider text: escaped, so it stays on one line and cannot drive the terminal.
         if self.fields.is_empty() {
-            f.write_str(&self.message)?;
+            f.write_str(&crate::text::printable(&self.message))?;
         } else {
             let parts: Vec<String> = self
                 .fields
                 .iter()
                 .map(|(field, reason)| match field {
-                    Some(field) => format!("{field}: {reason}"),
-                    None => reason.clone(),
+                    Some(field) => format!("{}: {}", crate::text::printable(field), crate::text::printable(reason)),
+                    None => crate::text::printable(reason).into_owned(),
                 })
                 .collect();
             f.write_str(&parts.join("; "))?;
         }
         if let Some(id) = &self.request_id {
-            write!(f, " (request id {id})")?;
+            write!(f, " (request id {})", crate::text::printable(id))?;
         }
         Ok(())
     }
@@ -196,5 +197,21 @@ impl Error {
             Self::Api { status, .. } => Some(*status),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_providers_message_is_shown_on_one_line_with_controls_escaped() {
+        let e = Error::Api {
+            provider: "fake",
+            operation: Operation::CreateInstance,
+            status: 400,
+            error: ApiError::message("bad\n\u{1b}[31mlabel"),
+        };
+        assert_eq!(e.to_string(), "fake: create instance failed: HTTP 400: bad\\n\\u{1b}[31mlabel");
     }
 }

@@ -13,6 +13,7 @@ pub mod provider;
 pub mod ratelimit;
 pub mod retry;
 pub mod secret;
+pub mod text;
 pub mod wait;
 
 pub use clock::{Clock, ManualClock, SystemClock};

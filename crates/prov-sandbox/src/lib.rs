@@ -251,6 +251,14 @@ impl World {
             .unwrap_or_default()
     }
 
+    /// Gives an instance a label its provider would refuse (what a broken or hostile API could answer); false when
+    /// it does not exist.
+    pub fn relabel(&self, dialect: &str, id: &str, label: &str) -> bool {
+        let mut s = self.lock();
+        let found = s.instances.get_mut(dialect).and_then(|all| all.iter_mut().find(|i| i.id == id));
+        found.map(|i| i.label = label.to_owned()).is_some()
+    }
+
     /// Removes an instance; false when it did not exist.
     pub fn remove(&self, dialect: &str, id: &str) -> bool {
         let mut s = self.lock();

@@ -471,7 +471,8 @@ fn print_outcomes(fmt: OutputFormat, outcomes: &[Outcome]) -> CmdResult {
             }
             None => (dash(), dash(), dash(), dash()),
         };
-        t.add_row(vec![o.provider.to_owned(), o.label.clone(), id, o.action.to_owned(), status, v4, v6]);
+        let row = [o.provider, &o.label, &id, o.action, &status, &v4, &v6];
+        t.add_row(row.map(output::cell));
     }
     output::print_table(&t)?;
     for o in outcomes {

@@ -145,7 +145,7 @@ pub(crate) fn show(cx: &Context, plan: &prov_core::plan::Plan, clients: &Clients
             Some(id) => format!("{} ({id})", s("action")),
             None => s("action"),
         };
-        t.add_row(vec![s("provider"), s("label"), action, s("region"), s("plan"), price]);
+        t.add_row([s("provider"), s("label"), action, s("region"), s("plan"), price].map(|c| output::cell(&c)));
     }
     output::print_table(&t)?;
     let mut text = String::new();
