@@ -510,8 +510,9 @@ fn build_instance(
 }
 
 /// The most `user_data_file` may hold, in bytes: 64 KiB, the largest user data any supported provider accepts
-/// (DigitalOcean 64 KiB of plain text, Linode 65535 bytes before encoding; FACTS.md §4). A provider with a lower
-/// limit says so through its own `validate` rules, which see the text read.
+/// (DigitalOcean 64 KiB of plain text, Linode 65535 bytes before encoding; docs/providers/digitalocean.md §6,
+/// docs/providers/linode.md §6). A provider with a lower limit says so through its own `validate` rules, which see
+/// the text read.
 pub const USER_DATA_FILE_MAX_BYTES: u64 = 64 * 1024;
 
 /// Reads `user_data_file`: a regular file (not a device such as `/dev/zero`, a FIFO or a directory) of at most
