@@ -320,3 +320,24 @@ fn connect(sb: &Sandbox, name: &str) -> Box<dyn prov_core::Provider> {
     };
     p.unwrap_or_else(|e| panic!("{e}"))
 }
+
+#[test]
+fn after_10_seconds_without_an_answer_stderr_says_what_prov_is_waiting_for() {
+    // One stall of 11 s per provider, all at once, so the test takes 11 s, not 33.
+    let faults: Vec<String> =
+        PROVIDERS.iter().map(|(_, prefix, ..)| format!("GET {prefix}/regions => stall=11s")).collect();
+    let sb = sandbox(Duration::ZERO, &faults.join(";"));
+    let runs: Vec<(&str, Child)> = PROVIDERS
+        .iter()
+        .map(|(name, ..)| (*name, spawn(&sb, &["--request-timeout", "30s", "list", name, "regions"], &[])))
+        .collect();
+    for (name, child) in runs {
+        let o = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "{name}: the answer came after all: {err}");
+        let said = err.lines().any(|l| {
+            l.contains(&format!("{name}: still waiting for an answer to GET /regions (10 s so far, 30 s allowed)"))
+        });
+        assert!(said, "{name}: {err}");
+    }
+}

@@ -261,6 +261,37 @@ fn decode_errors_name_the_json_path() {
 }
 
 #[test]
+fn bytes_after_the_json_document_are_a_decode_error() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct List {
+        plans: Vec<u8>,
+    }
+    for body in [&br#"{"plans":[]}{"plans":[1]}"#[..], br#"{"plans":[]} trailing"#] {
+        let err = prov_core::http::decode_json::<List>("acme", Operation::ListPlans, body).err();
+        let msg = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.contains("unexpected bytes after the JSON document"), "{msg}");
+    }
+    assert!(prov_core::http::decode_json::<List>("acme", Operation::ListPlans, b"{\"plans\":[]}\n  ").is_ok());
+}
+
+#[test]
+fn an_answer_over_the_body_limit_is_not_asked_for_again() {
+    let big = "x".repeat(2048);
+    let s = scripted(vec![answer(200, &big), answer(200, &big), answer(200, &big), answer(200, &big)]);
+    let clock = Arc::new(ManualClock::new());
+    let settings = ClientSettings {
+        base_url: Some(s.url.clone()),
+        clock: clock.clone(),
+        max_body_bytes: 1024,
+        ..ClientSettings::default()
+    };
+    let err = Http::new(&TEST, &settings).and_then(|h| h.send(&get())).err();
+    assert!(err.map(|e| e.to_string()).unwrap_or_default().contains("larger than the 1024-byte limit"));
+    assert_eq!(s.requests().len(), 1, "the same oversized answer would come back");
+}
+
+#[test]
 fn answers_over_the_body_limit_are_refused() {
     let s = scripted(vec![answer(200, &"x".repeat(2048))]);
     let clock = Arc::new(ManualClock::new());
