@@ -523,8 +523,9 @@ fn completion_scripts_are_accepted_by_bash_zsh_and_fish() {
         let script = stdout(ok(&o));
         assert!(script.contains("min-ram") && script.contains("refresh"), "{shell}: the list flags complete");
         // A missing shell is a failure, not a skip: .ci/run installs all three.
-        let program = installed(shell)
-            .unwrap_or_else(|| panic!("{shell} is not installed; the completion check needs it (apt-get install {shell})"));
+        let program = installed(shell).unwrap_or_else(|| {
+            panic!("{shell} is not installed; the completion check needs it (apt-get install {shell})")
+        });
         let path = dir.join(format!("prov.{shell}"));
         std::fs::write(&path, &script).unwrap_or_else(|e| panic!("{e}"));
         let o = Command::new(program).args(check).arg(&path).output().unwrap_or_else(|e| panic!("{shell}: {e}"));
