@@ -64,7 +64,7 @@ pub enum Command {
     Show {
         /// vultr, linode, digitalocean (do).
         provider: String,
-        /// The instance id.
+        /// The instance id, or its label when exactly one instance has it.
         id: String,
     },
     /// Create the instances of a plan file (TOML, or a legacy Prod .txt recipe) and wait for them.
@@ -104,11 +104,11 @@ pub enum Command {
         #[arg(long, default_value = "15m", value_parser = parse_duration)]
         timeout: std::time::Duration,
     },
-    /// Delete instances by id.
+    /// Delete instances by id or label.
     Delete {
         /// vultr, linode, digitalocean (do).
         provider: String,
-        /// Instance ids.
+        /// Instance ids, or labels each held by exactly one instance.
         #[arg(required = true)]
         ids: Vec<String>,
         /// Do not ask for confirmation (required when stdin is not a terminal).

@@ -97,8 +97,8 @@ fn list_show_delete_agree_and_a_second_apply_creates_nothing() {
     assert_eq!(json(&deleted)["deleted"][0], id.as_str());
     assert_eq!(json(&run(&sb, "tok", &["-o", "json", "list", "vultr", "instances"])), serde_json::json!([]));
     let again = run(&sb, "tok", &["-o", "json", "delete", "vultr", &id, "--yes"]);
-    assert_eq!(again.status.code(), Some(0));
-    assert_eq!(json(&again)["already_gone"][0], id.as_str());
+    assert_eq!(again.status.code(), Some(1), "an id that does not exist is not 'already gone'");
+    assert!(stderr(&again).contains("no such instance"), "{}", stderr(&again));
     let posts = sb.world().request_log().iter().filter(|(m, _)| m == "POST").count();
     assert_eq!(posts, 1, "the rerun did not create a second server");
 }

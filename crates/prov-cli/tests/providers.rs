@@ -174,6 +174,6 @@ fn show_list_and_delete_agree_for_linode_and_digitalocean() {
         assert_eq!(json(&d)["deleted"][0], id.as_str(), "{provider}");
         let s = prov(&sb, true, &["show", provider, &id]);
         assert_eq!(s.status.code(), Some(1));
-        assert!(err(&s).starts_with(&format!("error: {provider}: get instance failed: HTTP 404")), "{}", err(&s));
+        assert!(err(&s).starts_with(&format!("error: {provider}: no such instance")), "{}", err(&s));
     }
 }

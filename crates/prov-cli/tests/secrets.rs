@@ -173,7 +173,7 @@ fn no_command_prints_a_secret_even_at_vvv() {
         run.ok(&["-o", "json", "list", name, "instances"]);
         run.ok(&["plan", &file]);
         run.ok(&["delete", name, &id, "--yes"]);
-        run.ok(&["delete", name, &id, "--yes"]);
+        run.prov(&["delete", name, &id, "--yes"]);
         run.ok(&["apply", &file, "--wait", "none"]);
         run.ok(&["destroy", &file, "--yes"]);
     }

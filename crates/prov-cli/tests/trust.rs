@@ -341,3 +341,47 @@ fn after_10_seconds_without_an_answer_stderr_says_what_prov_is_waiting_for() {
         assert!(said, "{name}: {err}");
     }
 }
+
+#[test]
+fn show_and_delete_take_a_label_and_an_unknown_id_is_no_such_instance() {
+    for (name, _, _, plan) in PROVIDERS {
+        let sb = sandbox(Duration::ZERO, "");
+        let o = run(&sb, &["-o", "json", "apply", &example(plan).display().to_string(), "--wait", "none"], &[]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let id = json(&o)["instances"][0]["id"].as_str().unwrap_or_default().to_owned();
+        let shown = run(&sb, &["-o", "json", "show", name, "web-1"], &[]);
+        assert_eq!(json(&shown)["id"], Value::from(id.clone()), "{name}: show by label");
+        // A label typed where an id belongs deletes that instance; a second time there is no such instance.
+        let gone = run(&sb, &["-o", "json", "delete", name, "web-1", "--yes"], &[]);
+        assert_eq!(json(&gone)["deleted"][0], Value::from(id.clone()), "{name}: {}", stderr(&gone));
+        assert!(sb.world().list(name).is_empty(), "{name}");
+        for arg in ["web-1", id.as_str()] {
+            let again = run(&sb, &["delete", name, arg, "--yes"], &[]);
+            assert_eq!(again.status.code(), Some(1), "{name} {arg}: {}", stderr(&again));
+            assert!(stderr(&again).contains("no such instance"), "{name}: {}", stderr(&again));
+        }
+        // Two instances with one label: the user must pick one by id; nothing is deleted.
+        let o = run(&sb, &["apply", &example(plan).display().to_string(), "--wait", "none"], &[]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let client = connect(&sb, name);
+        let spec = prov_core::CreateSpec { label: "web-1".into(), ..first_spec(&sb, name) };
+        let _ = client.create_instance(&spec).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let before = sb.world().list(name).len();
+        let o = run(&sb, &["delete", name, "web-1", "--yes"], &[]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert!(stderr(&o).contains("instances are labelled `web-1`"), "{name}: {}", stderr(&o));
+        assert_eq!(sb.world().list(name).len(), before, "{name}: nothing deleted");
+    }
+}
+
+/// A create spec like the one in the provider's example plan, from an instance that exists.
+fn first_spec(sb: &Sandbox, name: &str) -> prov_core::CreateSpec {
+    let existing = &sb.world().list(name)[0];
+    prov_core::CreateSpec {
+        label: existing.label.clone(),
+        region: existing.region.clone(),
+        plan: existing.plan.clone(),
+        image: existing.image.clone(),
+        ..prov_core::CreateSpec::default()
+    }
+}

@@ -46,6 +46,37 @@ pub fn managed_labelled(label: &str, existing: &[Instance]) -> Vec<Instance> {
     same
 }
 
+/// What an argument naming an instance (`prov show P x`, `prov delete P x`) refers to among `existing`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Named<'a> {
+    /// The instance with this id (an id always wins over a label).
+    Id(&'a Instance),
+    /// The one instance with this label.
+    Label(&'a Instance),
+    /// Several instances carry this label: the caller must say which (by id).
+    Ambiguous(Vec<&'a Instance>),
+    /// No instance has this id or label.
+    Missing,
+}
+
+/// Resolves `arg` as an id, then as a label, among `existing`.
+///
+/// ```
+/// use prov_core::identity::{Named, named};
+/// assert_eq!(named("web-1", &[]), Named::Missing);
+/// ```
+pub fn named<'a>(arg: &str, existing: &'a [Instance]) -> Named<'a> {
+    if let Some(i) = existing.iter().find(|i| i.id == arg) {
+        return Named::Id(i);
+    }
+    let mut labelled: Vec<&Instance> = existing.iter().filter(|i| i.label == arg).collect();
+    match labelled.len() {
+        0 => Named::Missing,
+        1 => Named::Label(labelled.remove(0)),
+        _ => Named::Ambiguous(labelled),
+    }
+}
+
 /// The marker tag a create put on `instance`, if any.
 pub fn marker_of(instance: &Instance) -> Option<&str> {
     instance.tags.iter().map(String::as_str).find(|t| t.starts_with(MARKER_PREFIX))

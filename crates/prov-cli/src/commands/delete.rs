@@ -1,7 +1,11 @@
-//! `prov delete <provider> <id>...`: asks on a terminal, refuses without `--yes` otherwise, and reports an id that
-//! is already gone as such rather than as a failure.
+//! `prov delete <provider> <id-or-label>...`: resolves every argument first (an id, or the label of exactly one
+//! instance; an unknown one exits 1, an ambiguous label exits 2 listing the ids, before anything is deleted), after
+//! asking on a terminal (without `--yes` and without a terminal it refuses before sending anything), and reports an
+//! instance that vanished between the list and its delete as already gone.
 
+use prov_core::identity::{Named, named};
 use prov_core::provider::{Deleted, Operation};
+use prov_core::{Instance, text::printable};
 
 use crate::args::OutputFormat;
 use crate::settings::{Context, find_provider};
@@ -11,10 +15,20 @@ pub(crate) fn run(cx: &Context, provider: &str, ids: &[String], yes: bool) -> Cm
     let info = find_provider(provider)?;
     let p = cx.connect(info)?;
     p.http().require_token(Operation::DeleteInstance)?;
+    // Asked (or refused without a terminal) before anything is sent.
     if !yes {
         let question = format!("Delete {} instance(s) on {}: {}?", ids.len(), info.display_name, ids.join(", "));
         output::confirm("delete", &[], &question)?;
     }
+    let existing = p.list_instances()?;
+    let mut resolved: Vec<String> = Vec::new();
+    for arg in ids {
+        let id = resolve(info.name, arg, &existing)?;
+        if !resolved.contains(&id) {
+            resolved.push(id);
+        }
+    }
+    let ids = &resolved;
     let (mut deleted, mut gone, mut failures) = (Vec::new(), Vec::new(), Vec::new());
     for id in ids {
         match p.delete_instance(id) {
@@ -39,5 +53,23 @@ pub(crate) fn run(cx: &Context, provider: &str, ids: &[String], yes: bool) -> Cm
         0 => Ok(()),
         1 => Err(failures.remove(0).into()),
         _ => Err(Failure::failed(failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))),
+    }
+}
+
+/// The id `arg` names among `existing`: the instance with that id, or the one instance with that label. None is
+/// exit 1 ("no such instance"); several with the label is exit 2, listing their ids.
+pub(crate) fn resolve(provider: &str, arg: &str, existing: &[Instance]) -> Result<String, Failure> {
+    match named(arg, existing) {
+        Named::Id(i) | Named::Label(i) => Ok(i.id.clone()),
+        Named::Missing => Err(Failure::failed(format!(
+            "{provider}: no such instance: no instance has the id or label `{}` (`prov list {provider} instances` shows them)",
+            printable(arg)
+        ))),
+        Named::Ambiguous(all) => Err(Failure::usage(format!(
+            "{provider}: {} instances are labelled `{}` ({}); name one by its id",
+            all.len(),
+            printable(arg),
+            all.iter().map(|i| i.id.as_str()).collect::<Vec<_>>().join(", ")
+        ))),
     }
 }
