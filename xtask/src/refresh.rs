@@ -40,7 +40,7 @@ const SOURCES: &[Source] = &[
         paging: Paging::Cursor,
         files: &[
             ("regions.json", "/regions", "regions", Operation::ListRegions, &[]),
-            ("plans.json", "/plans", "plans", Operation::ListPlans, &[]),
+            ("plans.json", "/plans", "plans", Operation::ListSizes, &[]),
             ("os.json", "/os", "os", Operation::ListImages, &[]),
         ],
     },
@@ -49,7 +49,7 @@ const SOURCES: &[Source] = &[
         paging: Paging::Pages,
         files: &[
             ("regions.json", "/regions", "data", Operation::ListRegions, &[]),
-            ("types.json", "/linode/types", "data", Operation::ListPlans, &[]),
+            ("types.json", "/linode/types", "data", Operation::ListSizes, &[]),
             ("images.json", "/images", "data", Operation::ListImages, &[]),
         ],
     },
@@ -58,7 +58,7 @@ const SOURCES: &[Source] = &[
         paging: Paging::Links,
         files: &[
             ("regions.json", "/regions", "regions", Operation::ListRegions, &[]),
-            ("sizes.json", "/sizes", "sizes", Operation::ListPlans, &[]),
+            ("sizes.json", "/sizes", "sizes", Operation::ListSizes, &[]),
             ("images_distribution.json", "/images", "images", Operation::ListImages, &[("type", "distribution")]),
         ],
     },

@@ -64,7 +64,7 @@ impl Kind {
     pub fn operation(self) -> Operation {
         match self {
             Self::Regions => Operation::ListRegions,
-            Self::Plans => Operation::ListPlans,
+            Self::Plans => Operation::ListSizes,
             Self::Images => Operation::ListImages,
         }
     }

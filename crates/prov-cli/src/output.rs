@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
-use prov_core::{Image, Instance, InstanceStatus, Plan, Region};
+use prov_core::{Image, Instance, InstanceStatus, Region, Size};
 use serde::Serialize;
 
 use crate::args::OutputFormat;
@@ -306,7 +306,7 @@ fn region_row(r: &Region) -> Row<'_> {
 
 /// A plan's cells. REGIONS is how many regions sell the plan; an empty list reads `all` when the provider states
 /// no regions for any plan (Linode types), and `0` when it states them for other plans (the plan is sold nowhere).
-fn plan_row(p: &Plan, regions_stated: bool) -> Row<'_> {
+fn size_row(p: &Size, regions_stated: bool) -> Row<'_> {
     let regions = match (p.regions.len(), regions_stated) {
         (0, false) => "all".to_owned(),
         (n, _) => n.to_string(),
@@ -381,18 +381,18 @@ pub fn regions(fmt: OutputFormat, items: &[Region]) -> CmdResult {
     listing(&REGION_COLS, items.iter().map(|r| (None, r)), false, region_row)
 }
 
-/// `list … plans`; whether the provider states regions is judged from `items` (see [`plans_of`]).
-pub fn plans(fmt: OutputFormat, items: &[Plan]) -> CmdResult {
-    plans_of(fmt, items, items.iter().any(|p| !p.regions.is_empty()))
+/// `list … plans`; whether the provider states regions is judged from `items` (see [`sizes_of`]).
+pub fn sizes(fmt: OutputFormat, items: &[Size]) -> CmdResult {
+    sizes_of(fmt, items, items.iter().any(|p| !p.regions.is_empty()))
 }
 
 /// `list … plans` of a provider that does (`regions_stated`) or does not state where each plan is sold; decide it
 /// from the whole catalogue, not a filtered part, so an empty region list reads `0` or `all` correctly.
-pub fn plans_of(fmt: OutputFormat, items: &[Plan], regions_stated: bool) -> CmdResult {
+pub fn sizes_of(fmt: OutputFormat, items: &[Size], regions_stated: bool) -> CmdResult {
     if fmt == OutputFormat::Json {
         return json(items);
     }
-    listing(&PLAN_COLS, items.iter().map(|p| (None, p)), false, |p| plan_row(p, regions_stated))
+    listing(&PLAN_COLS, items.iter().map(|p| (None, p)), false, |p| size_row(p, regions_stated))
 }
 
 /// `list … images`.
@@ -419,13 +419,13 @@ pub fn all_regions(fmt: OutputFormat, items: &[FromProvider<Region>]) -> CmdResu
     listing(&REGION_COLS, items.iter().map(|r| (Some(r.provider), &r.item)), true, region_row)
 }
 
-/// `list all plans`; `stating` names the providers that state where each plan is sold (see [`plans_of`]).
-pub fn all_plans(fmt: OutputFormat, items: &[FromProvider<Plan>], stating: &[&str]) -> CmdResult {
+/// `list all plans`; `stating` names the providers that state where each plan is sold (see [`sizes_of`]).
+pub fn all_sizes(fmt: OutputFormat, items: &[FromProvider<Size>], stating: &[&str]) -> CmdResult {
     if fmt == OutputFormat::Json {
         return json(items);
     }
     let rows = items.iter().map(|p| (Some(p.provider), p));
-    listing(&PLAN_COLS, rows, true, |p| plan_row(&p.item, stating.contains(&p.provider)))
+    listing(&PLAN_COLS, rows, true, |p| size_row(&p.item, stating.contains(&p.provider)))
 }
 
 /// `list all images`.

@@ -177,7 +177,7 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
-    use crate::model::{Image, Instance, InstanceStatus, Plan, Region};
+    use crate::model::{Image, Instance, InstanceStatus, Region, Size};
     use crate::provider::{Deleted, FieldProblem, Operation, ProviderInfo};
     use crate::{ApiError, ClientSettings, Http};
 
@@ -266,7 +266,7 @@ mod tests {
         fn list_regions(&self) -> Result<Vec<Region>> {
             Ok(Vec::new())
         }
-        fn list_plans(&self) -> Result<Vec<Plan>> {
+        fn list_sizes(&self) -> Result<Vec<Size>> {
             Ok(Vec::new())
         }
         fn list_images(&self) -> Result<Vec<Image>> {

@@ -19,7 +19,7 @@ pub mod wait;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ApiError, Error, Result};
 pub use http::{ClientSettings, Http, Page};
-pub use model::{Image, Instance, InstanceStatus, Plan, Region};
+pub use model::{Image, Instance, InstanceStatus, Region, Size};
 pub use provider::{CreateSpec, Created, Operation, Provider, ProviderInfo, Registration};
 pub use secret::Secret;
 pub use wait::{WaitLevel, WaitOptions};

@@ -13,10 +13,11 @@ pub struct Region {
     pub country: String,
 }
 
-/// A size of instance the provider sells (Vultr "plan", Linode "type", DigitalOcean "size").
+/// A size of instance the provider sells (Vultr "plan", Linode "type", DigitalOcean "size"); the CLI calls it a
+/// plan (`prov list vultr plans`). Not to be confused with a plan *file*, [`crate::plan::Plan`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Plan {
-    /// The provider's id for the plan (`vc2-1c-1gb`, `g6-nanode-1`, `s-1vcpu-1gb`).
+pub struct Size {
+    /// The provider's id for the size (`vc2-1c-1gb`, `g6-nanode-1`, `s-1vcpu-1gb`).
     pub id: String,
     /// Virtual CPUs.
     pub vcpus: u32,

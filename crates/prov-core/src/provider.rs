@@ -3,7 +3,7 @@
 //! [`Registration`] each provider crate exports.
 
 use crate::Result;
-use crate::model::{Image, Instance, InstanceStatus, Plan, Region};
+use crate::model::{Image, Instance, InstanceStatus, Region, Size};
 use crate::secret::Secret;
 
 /// The tag prov puts on every instance it creates; with the label it is prov's identity for an instance, so a
@@ -16,7 +16,7 @@ pub enum Operation {
     /// List regions.
     ListRegions,
     /// List plans / types / sizes.
-    ListPlans,
+    ListSizes,
     /// List OS images.
     ListImages,
     /// List instances.
@@ -34,7 +34,7 @@ impl Operation {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ListRegions => "list regions",
-            Self::ListPlans => "list plans",
+            Self::ListSizes => "list plans",
             Self::ListImages => "list images",
             Self::ListInstances => "list instances",
             Self::GetInstance => "get instance",
@@ -45,7 +45,7 @@ impl Operation {
 
     /// True for catalogue reads (regions, plans, images), which some providers serve without a token.
     pub fn is_catalogue(self) -> bool {
-        matches!(self, Self::ListRegions | Self::ListPlans | Self::ListImages)
+        matches!(self, Self::ListRegions | Self::ListSizes | Self::ListImages)
     }
 }
 
@@ -186,7 +186,7 @@ pub trait Provider: Send + Sync {
     /// Every region, across all pages.
     fn list_regions(&self) -> Result<Vec<Region>>;
     /// Every plan, across all pages.
-    fn list_plans(&self) -> Result<Vec<Plan>>;
+    fn list_sizes(&self) -> Result<Vec<Size>>;
     /// Every OS image, across all pages.
     fn list_images(&self) -> Result<Vec<Image>>;
     /// Every instance, across all pages.

@@ -211,7 +211,7 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
-    use crate::model::{Image, InstanceStatus, Plan, Region};
+    use crate::model::{Image, InstanceStatus, Region, Size};
     use crate::provider::{CreateSpec, Created, Deleted, FieldProblem, Operation, ProviderInfo};
     use crate::{ApiError, ClientSettings, Http};
 
@@ -291,7 +291,7 @@ mod tests {
         fn list_regions(&self) -> Result<Vec<Region>> {
             Ok(Vec::new())
         }
-        fn list_plans(&self) -> Result<Vec<Plan>> {
+        fn list_sizes(&self) -> Result<Vec<Size>> {
             Ok(Vec::new())
         }
         fn list_images(&self) -> Result<Vec<Image>> {

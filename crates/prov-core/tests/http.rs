@@ -252,11 +252,11 @@ fn decode_errors_name_the_json_path() {
         plans: Vec<Plan>,
     }
     let err =
-        prov_core::http::decode_json::<List>("acme", Operation::ListPlans, br#"{"plans":[{"ram":1},{"ram":"lots"}]}"#)
+        prov_core::http::decode_json::<List>("acme", Operation::ListSizes, br#"{"plans":[{"ram":1},{"ram":"lots"}]}"#)
             .err();
     let msg = err.map(|e| e.to_string()).unwrap_or_default();
     assert!(msg.starts_with("acme: list plans failed: unexpected answer at `plans[1].ram`"), "{msg}");
-    let err = prov_core::http::decode_json::<List>("acme", Operation::ListPlans, br#"{"plans":[{"ram":1}"#).err();
+    let err = prov_core::http::decode_json::<List>("acme", Operation::ListSizes, br#"{"plans":[{"ram":1}"#).err();
     assert!(err.map(|e| e.to_string()).unwrap_or_default().contains("ends early"));
 }
 
@@ -268,11 +268,11 @@ fn bytes_after_the_json_document_are_a_decode_error() {
         plans: Vec<u8>,
     }
     for body in [&br#"{"plans":[]}{"plans":[1]}"#[..], br#"{"plans":[]} trailing"#] {
-        let err = prov_core::http::decode_json::<List>("acme", Operation::ListPlans, body).err();
+        let err = prov_core::http::decode_json::<List>("acme", Operation::ListSizes, body).err();
         let msg = err.map(|e| e.to_string()).unwrap_or_default();
         assert!(msg.contains("unexpected bytes after the JSON document"), "{msg}");
     }
-    assert!(prov_core::http::decode_json::<List>("acme", Operation::ListPlans, b"{\"plans\":[]}\n  ").is_ok());
+    assert!(prov_core::http::decode_json::<List>("acme", Operation::ListSizes, b"{\"plans\":[]}\n  ").is_ok());
 }
 
 #[test]

@@ -328,7 +328,7 @@ impl From<Region> for model::Region {
     }
 }
 
-impl From<Size> for model::Plan {
+impl From<Size> for model::Size {
     fn from(s: Size) -> Self {
         Self {
             id: s.slug,

@@ -5,7 +5,7 @@
 
 use prov_core::http::{Page, Request};
 use prov_core::provider::{Created, Deleted, Operation, ProviderInfo};
-use prov_core::{ClientSettings, CreateSpec, Error, Http, Image, Instance, Plan, Provider, Region, Result};
+use prov_core::{ClientSettings, CreateSpec, Error, Http, Image, Instance, Provider, Region, Result, Size};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -117,8 +117,8 @@ impl Provider for DigitalOcean {
         Ok(items)
     }
 
-    fn list_plans(&self) -> Result<Vec<Plan>> {
-        let first = Request::get(Operation::ListPlans, "/sizes");
+    fn list_sizes(&self) -> Result<Vec<Size>> {
+        let first = Request::get(Operation::ListSizes, "/sizes");
         // Converted page by page, so raw payloads never pile up (peak memory of long lists).
         let items = self
             .list(first, |l: api::SizeList| (l.sizes.into_iter().map(Into::into).collect(), l.links, l.meta.total))?;

@@ -2,7 +2,7 @@
 //! models and snapshotted, so a change in the mapping (public address choice, status words, TB → GB) shows up in
 //! review.
 
-use prov_core::model::{Image, Instance, Plan, Region};
+use prov_core::model::{Image, Instance, Region, Size};
 use prov_core::provider::Operation;
 use prov_digitalocean::api;
 use serde::de::DeserializeOwned;
@@ -32,7 +32,7 @@ fn regions() {
 fn sizes() {
     let list: api::SizeList = decode("sizes.json", fixture!("sizes.json"));
     assert_eq!(list.meta.total.map(|t| t as usize), Some(list.sizes.len()));
-    let plans: Vec<Plan> = list.sizes.into_iter().map(Into::into).collect();
+    let plans: Vec<Size> = list.sizes.into_iter().map(Into::into).collect();
     insta::assert_json_snapshot!("sizes", plans);
 }
 

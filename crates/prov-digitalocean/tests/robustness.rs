@@ -20,8 +20,8 @@ fn decode_all(d: &mut Decoded, body: &[u8]) {
     d.decode(body, Operation::ListRegions, |l: api::RegionList| {
         format!("{:?}{:?}", next_page(&l.links), l.regions.into_iter().map(model::Region::from).collect::<Vec<_>>())
     });
-    d.decode(body, Operation::ListPlans, |l: api::SizeList| {
-        format!("{:?}{:?}", next_page(&l.links), l.sizes.into_iter().map(model::Plan::from).collect::<Vec<_>>())
+    d.decode(body, Operation::ListSizes, |l: api::SizeList| {
+        format!("{:?}{:?}", next_page(&l.links), l.sizes.into_iter().map(model::Size::from).collect::<Vec<_>>())
     });
     d.decode(body, Operation::ListImages, |l: api::ImageList| {
         format!("{:?}{:?}", next_page(&l.links), l.images.into_iter().map(model::Image::from).collect::<Vec<_>>())
@@ -41,7 +41,7 @@ const DECODING: Decoding = Decoding {
     decode_all,
     fixtures: &[
         (include_str!("../../../fixtures/digitalocean/regions.json"), Some(Operation::ListRegions)),
-        (include_str!("../../../fixtures/digitalocean/sizes.json"), Some(Operation::ListPlans)),
+        (include_str!("../../../fixtures/digitalocean/sizes.json"), Some(Operation::ListSizes)),
         (include_str!("../../../fixtures/digitalocean/images_distribution.json"), Some(Operation::ListImages)),
         (include_str!("../../../fixtures/digitalocean/droplets_list.json"), Some(Operation::ListInstances)),
         (include_str!("../../../fixtures/digitalocean/droplet_get.json"), Some(Operation::GetInstance)),

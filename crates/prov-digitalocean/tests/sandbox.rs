@@ -60,7 +60,7 @@ fn catalogue_lists_return_every_fixture_item_with_a_token() {
     let regions = d.list_regions().unwrap_or_else(|e| panic!("regions: {e}"));
     assert_eq!(regions.len(), fixture_count(include_str!("../../../fixtures/digitalocean/regions.json"), "regions"));
     assert!(regions.iter().any(|r| r.id == "nyc3" && r.name == "New York 3" && r.country == "US"));
-    let plans = d.list_plans().unwrap_or_else(|e| panic!("plans: {e}"));
+    let plans = d.list_sizes().unwrap_or_else(|e| panic!("plans: {e}"));
     assert_eq!(plans.len(), fixture_count(include_str!("../../../fixtures/digitalocean/sizes.json"), "sizes"));
     assert!(plans.len() > 20, "more than DigitalOcean's default page of 20 came back in one list");
     assert!(plans.iter().any(|p| p.id == "s-1vcpu-512mb-10gb" && p.transfer_gb == 500 && p.monthly_price_usd == 4.0));
@@ -157,7 +157,7 @@ fn every_operation_needs_a_token_and_nothing_is_sent_without_one() {
     assert!(matches!(err, Some(Error::MissingToken { .. })), "{err:?}");
     let msg = err.map(|e| e.to_string()).unwrap_or_default();
     assert!(msg.contains("DIGITALOCEAN_TOKEN or DIGITALOCEAN_ACCESS_TOKEN"), "{msg}");
-    assert!(matches!(d.list_plans(), Err(Error::MissingToken { .. })));
+    assert!(matches!(d.list_sizes(), Err(Error::MissingToken { .. })));
     assert!(matches!(d.list_images(), Err(Error::MissingToken { .. })));
     assert!(matches!(d.create_instance(&spec("web-1")), Err(Error::MissingToken { .. })));
     let err = client(&sb, Some("   ")).list_regions().err();

@@ -162,7 +162,7 @@ impl From<Region> for model::Region {
     }
 }
 
-impl From<Type> for model::Plan {
+impl From<Type> for model::Size {
     fn from(t: Type) -> Self {
         Self {
             id: t.id,
@@ -329,7 +329,7 @@ mod tests {
         assert_eq!((m.id.as_str(), m.ipv4, m.ipv6, m.image.as_str(), m.created_at), ("7", None, None, "", None));
         let t: Type = serde_json::from_slice(br#"{"id":"g6-x","disk":25600,"price":{"monthly":null}}"#)
             .unwrap_or_else(|e| panic!("{e}"));
-        let p = model::Plan::from(t);
+        let p = model::Size::from(t);
         assert_eq!((p.disk_gb, p.monthly_price_usd), (25, 0.0));
         let img: Image = serde_json::from_slice(br#"{"id":"private/1","label":"mine","vendor":null}"#)
             .unwrap_or_else(|e| panic!("{e}"));

@@ -6,7 +6,7 @@ use base64::Engine;
 use prov_core::http::{Page, Request};
 use prov_core::provider::{Created, Deleted, Operation, ProviderInfo};
 use prov_core::secret::generate_password;
-use prov_core::{ClientSettings, CreateSpec, Error, Http, Image, Instance, Plan, Provider, Region, Result};
+use prov_core::{ClientSettings, CreateSpec, Error, Http, Image, Instance, Provider, Region, Result, Size};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -112,8 +112,8 @@ impl Provider for Linode {
         self.list::<api::Region, _>(Request::get(Operation::ListRegions, "/regions"))
     }
 
-    fn list_plans(&self) -> Result<Vec<Plan>> {
-        self.list::<api::Type, _>(Request::get(Operation::ListPlans, "/linode/types"))
+    fn list_sizes(&self) -> Result<Vec<Size>> {
+        self.list::<api::Type, _>(Request::get(Operation::ListSizes, "/linode/types"))
     }
 
     fn list_images(&self) -> Result<Vec<Image>> {

@@ -28,7 +28,7 @@ fn regions() {
 
 #[test]
 fn types() {
-    let plans: Vec<model::Plan> = list::<api::Type, _>("types", include_str!("../../../fixtures/linode/types.json"));
+    let plans: Vec<model::Size> = list::<api::Type, _>("types", include_str!("../../../fixtures/linode/types.json"));
     assert_eq!(plans.len(), 37);
     insta::assert_json_snapshot!("types", plans);
 }

@@ -16,8 +16,8 @@ fn decode_all(d: &mut Decoded, body: &[u8]) {
     d.decode(body, Operation::ListRegions, |l: api::List<api::Region>| {
         format!("{:?}{:?}", l.next_page(), l.data.into_iter().map(model::Region::from).collect::<Vec<_>>())
     });
-    d.decode(body, Operation::ListPlans, |l: api::List<api::Type>| {
-        format!("{:?}{:?}", l.next_page(), l.data.into_iter().map(model::Plan::from).collect::<Vec<_>>())
+    d.decode(body, Operation::ListSizes, |l: api::List<api::Type>| {
+        format!("{:?}{:?}", l.next_page(), l.data.into_iter().map(model::Size::from).collect::<Vec<_>>())
     });
     d.decode(body, Operation::ListImages, |l: api::List<api::Image>| {
         format!("{:?}{:?}", l.next_page(), l.data.into_iter().map(model::Image::from).collect::<Vec<_>>())
@@ -37,7 +37,7 @@ const DECODING: Decoding = Decoding {
     decode_all,
     fixtures: &[
         (include_str!("../../../fixtures/linode/regions.json"), Some(Operation::ListRegions)),
-        (include_str!("../../../fixtures/linode/types.json"), Some(Operation::ListPlans)),
+        (include_str!("../../../fixtures/linode/types.json"), Some(Operation::ListSizes)),
         (include_str!("../../../fixtures/linode/images.json"), Some(Operation::ListImages)),
         (include_str!("../../../fixtures/linode/instances_list.json"), Some(Operation::ListInstances)),
         (include_str!("../../../fixtures/linode/instance_get.json"), Some(Operation::GetInstance)),

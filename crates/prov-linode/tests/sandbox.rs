@@ -64,7 +64,7 @@ fn catalogue_lists_return_every_fixture_item_without_a_token() {
     let regions = l.list_regions().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(regions.len(), fixture_count(include_str!("../../../fixtures/linode/regions.json")));
     assert!(regions.iter().any(|r| r.id == "ap-southeast" && r.country == "AU"));
-    let plans = l.list_plans().unwrap_or_else(|e| panic!("{e}"));
+    let plans = l.list_sizes().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(plans.len(), fixture_count(include_str!("../../../fixtures/linode/types.json")));
     let nanode = plans.iter().find(|p| p.id == "g6-nanode-1");
     assert_eq!(

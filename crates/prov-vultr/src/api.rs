@@ -183,7 +183,7 @@ impl From<Region> for model::Region {
     }
 }
 
-impl From<Plan> for model::Plan {
+impl From<Plan> for model::Size {
     fn from(p: Plan) -> Self {
         Self {
             id: p.id,

@@ -4,7 +4,7 @@
 use base64::Engine;
 use prov_core::http::{Page, Request};
 use prov_core::provider::{Created, Deleted, Operation, ProviderInfo};
-use prov_core::{ClientSettings, CreateSpec, Http, Image, Instance, Plan, Provider, Region, Result};
+use prov_core::{ClientSettings, CreateSpec, Http, Image, Instance, Provider, Region, Result, Size};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -102,9 +102,9 @@ impl Provider for Vultr {
         Ok(items)
     }
 
-    fn list_plans(&self) -> Result<Vec<Plan>> {
+    fn list_sizes(&self) -> Result<Vec<Size>> {
         // Converted page by page, so raw payloads never pile up (peak memory of long lists).
-        let items = self.list(Operation::ListPlans, "/plans", |l: api::PlanList| {
+        let items = self.list(Operation::ListSizes, "/plans", |l: api::PlanList| {
             (l.plans.into_iter().map(Into::into).collect(), l.meta)
         })?;
         Ok(items)

@@ -10,7 +10,7 @@ fn fixture(name: &str) -> String {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(name: &str) -> T {
-    prov_core::http::decode_json(prov_vultr::INFO.name, prov_core::Operation::ListPlans, fixture(name).as_bytes())
+    prov_core::http::decode_json(prov_vultr::INFO.name, prov_core::Operation::ListSizes, fixture(name).as_bytes())
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
@@ -25,7 +25,7 @@ fn regions() {
 #[test]
 fn plans() {
     let list: api::PlanList = decode("plans.json");
-    let plans: Vec<model::Plan> = list.plans.into_iter().map(Into::into).collect();
+    let plans: Vec<model::Size> = list.plans.into_iter().map(Into::into).collect();
     assert!(plans.len() >= 30);
     insta::assert_json_snapshot!(plans);
 }

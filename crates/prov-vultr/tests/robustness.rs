@@ -13,8 +13,8 @@ fn decode_all(d: &mut Decoded, body: &[u8]) {
     d.decode(body, Operation::ListRegions, |l: api::RegionList| {
         format!("{:?}{:?}", l.regions.into_iter().map(model::Region::from).collect::<Vec<_>>(), l.meta.links.next)
     });
-    d.decode(body, Operation::ListPlans, |l: api::PlanList| {
-        format!("{:?}", l.plans.into_iter().map(model::Plan::from).collect::<Vec<_>>())
+    d.decode(body, Operation::ListSizes, |l: api::PlanList| {
+        format!("{:?}", l.plans.into_iter().map(model::Size::from).collect::<Vec<_>>())
     });
     d.decode(body, Operation::ListImages, |l: api::OsList| {
         format!("{:?}", l.os.into_iter().map(model::Image::from).collect::<Vec<_>>())
@@ -34,7 +34,7 @@ const DECODING: Decoding = Decoding {
     decode_all,
     fixtures: &[
         (include_str!("../../../fixtures/vultr/regions.json"), Some(Operation::ListRegions)),
-        (include_str!("../../../fixtures/vultr/plans.json"), Some(Operation::ListPlans)),
+        (include_str!("../../../fixtures/vultr/plans.json"), Some(Operation::ListSizes)),
         (include_str!("../../../fixtures/vultr/os.json"), Some(Operation::ListImages)),
         (include_str!("../../../fixtures/vultr/instances_list.json"), Some(Operation::ListInstances)),
         (include_str!("../../../fixtures/vultr/instance_get.json"), Some(Operation::GetInstance)),

@@ -51,7 +51,7 @@ fn catalogue_lists_return_every_fixture_item_without_a_token() {
         Some(fixture_count(include_str!("../../../fixtures/vultr/regions.json"), "regions"))
     );
     assert_eq!(
-        v.list_plans().map(|r| r.len()).ok(),
+        v.list_sizes().map(|r| r.len()).ok(),
         Some(fixture_count(include_str!("../../../fixtures/vultr/plans.json"), "plans"))
     );
     let images = v.list_images().unwrap_or_default();

@@ -4,7 +4,7 @@
 //! note, those without a token. Filter values are checked before anything is sent (exit 2).
 
 use prov_core::provider::ProviderInfo;
-use prov_core::{Image, Instance, Plan, Provider, Region};
+use prov_core::{Image, Instance, Provider, Region, Size};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -32,7 +32,7 @@ pub(crate) fn run(cx: &Context, provider: &str, what: ListWhat, args: &ListFilte
             output::regions(cx.output, &catalogue(p, Kind::Regions, cache.as_ref(), refresh, fetch_regions)?)
         }
         ListWhat::Plans => {
-            let mut plans: Vec<Plan> = catalogue(p, Kind::Plans, cache.as_ref(), refresh, fetch_plans)?;
+            let mut plans: Vec<Size> = catalogue(p, Kind::Plans, cache.as_ref(), refresh, fetch_sizes)?;
             let matched = match filters.region {
                 Some(_) => {
                     let regions = catalogue(p, Kind::Regions, cache.as_ref(), refresh, fetch_regions)?;
@@ -42,10 +42,10 @@ pub(crate) fn run(cx: &Context, provider: &str, what: ListWhat, args: &ListFilte
             };
             let before = plans.len();
             let stated = states_regions(&plans);
-            plans.retain(|p| filters.keeps_plan(p, stated, &matched));
-            sort_plans(&mut plans, filters.sort, |p| p);
+            plans.retain(|p| filters.keeps_size(p, stated, &matched));
+            sort_sizes(&mut plans, filters.sort, |p| p);
             filters.note_if_nothing_left(what, before, plans.len(), info.name);
-            output::plans_of(cx.output, &plans, stated)
+            output::sizes_of(cx.output, &plans, stated)
         }
         ListWhat::Images => {
             let mut images: Vec<Image> = catalogue(p, Kind::Images, cache.as_ref(), refresh, fetch_images)?;
@@ -125,7 +125,7 @@ impl Filters {
     /// region list is sold everywhere when its provider states no regions for any plan (`regions_stated` false:
     /// Linode types), and nowhere when the provider states them for its other plans (a Vultr plan with no
     /// locations).
-    pub(crate) fn keeps_plan(&self, p: &Plan, regions_stated: bool, matched: &[String]) -> bool {
+    pub(crate) fn keeps_size(&self, p: &Size, regions_stated: bool, matched: &[String]) -> bool {
         self.min_vcpus.is_none_or(|n| p.vcpus >= n)
             && self.min_ram_mb.is_none_or(|mb| p.memory_mb >= mb)
             && self.min_disk_mb.is_none_or(|mb| p.disk_gb.saturating_mul(1024) >= mb)
@@ -201,7 +201,7 @@ fn resolve_region(filters: &Filters, provider: &str, regions: &[Region]) -> Vec<
 }
 
 /// True when the provider states where its plans are sold: some plan of its catalogue has a region list.
-fn states_regions(plans: &[Plan]) -> bool {
+fn states_regions(plans: &[Size]) -> bool {
     plans.iter().any(|p| !p.regions.is_empty())
 }
 
@@ -269,9 +269,9 @@ pub(crate) fn parse_size(flag: &str, text: &str) -> Result<u64, Failure> {
 
 /// Sorts plans by `key` (ties broken by price, then memory, then id); `None` keeps the provider's order. The sort
 /// is stable, so items of equal rank keep their order (the provider order, for `all`).
-fn sort_plans<T>(items: &mut [T], key: Option<SortKey>, plan: impl Fn(&T) -> &Plan) {
+fn sort_sizes<T>(items: &mut [T], key: Option<SortKey>, plan: impl Fn(&T) -> &Size) {
     let Some(key) = key else { return };
-    let by_price = |a: &Plan, b: &Plan| a.monthly_price_usd.total_cmp(&b.monthly_price_usd);
+    let by_price = |a: &Size, b: &Size| a.monthly_price_usd.total_cmp(&b.monthly_price_usd);
     items.sort_by(|a, b| {
         let (a, b) = (plan(a), plan(b));
         let first = match key {
@@ -322,8 +322,8 @@ fn fetch_regions(p: &dyn Provider) -> prov_core::Result<Vec<Region>> {
     p.list_regions()
 }
 
-fn fetch_plans(p: &dyn Provider) -> prov_core::Result<Vec<Plan>> {
-    p.list_plans()
+fn fetch_sizes(p: &dyn Provider) -> prov_core::Result<Vec<Size>> {
+    p.list_sizes()
 }
 
 fn fetch_images(p: &dyn Provider) -> prov_core::Result<Vec<Image>> {
@@ -367,7 +367,7 @@ fn all(cx: &Context, what: ListWhat, filters: &Filters, cache: Option<&Cache>) -
         }
         ListWhat::Plans => {
             let (mut items, mut failures) =
-                gather(&clients, |p| catalogue(p, Kind::Plans, cache, refresh, fetch_plans));
+                gather(&clients, |p| catalogue(p, Kind::Plans, cache, refresh, fetch_sizes));
             let before = items.len();
             let stating: Vec<&str> = registry()
                 .iter()
@@ -390,11 +390,11 @@ fn all(cx: &Context, what: ListWhat, filters: &Filters, cache: Option<&Cache>) -
             }
             let none = Vec::new();
             items.retain(|p| {
-                filters.keeps_plan(&p.item, stating.contains(&p.provider), matched.get(p.provider).unwrap_or(&none))
+                filters.keeps_size(&p.item, stating.contains(&p.provider), matched.get(p.provider).unwrap_or(&none))
             });
-            sort_plans(&mut items, Some(filters.sort.unwrap_or(SortKey::Price)), |p| &p.item);
+            sort_sizes(&mut items, Some(filters.sort.unwrap_or(SortKey::Price)), |p| &p.item);
             filters.note_if_nothing_left(what, before, items.len(), "all");
-            output::all_plans(cx.output, &items, &stating)?;
+            output::all_sizes(cx.output, &items, &stating)?;
             failures
         }
         ListWhat::Images => {
@@ -511,8 +511,8 @@ mod tests {
         }
     }
 
-    fn plan(id: &str, vcpus: u32, memory_mb: u64, disk_gb: u64, usd: f64, regions: &[&str]) -> Plan {
-        Plan {
+    fn plan(id: &str, vcpus: u32, memory_mb: u64, disk_gb: u64, usd: f64, regions: &[&str]) -> Size {
+        Size {
             id: id.into(),
             vcpus,
             memory_mb,
@@ -539,7 +539,7 @@ mod tests {
         assert!(stated);
         let keep = |f: &Filters| {
             let matched: Vec<String> = f.region.iter().map(|r| r.to_lowercase()).collect();
-            plans.iter().filter(|p| f.keeps_plan(p, stated, &matched)).map(|p| p.id.as_str()).collect::<Vec<_>>()
+            plans.iter().filter(|p| f.keeps_size(p, stated, &matched)).map(|p| p.id.as_str()).collect::<Vec<_>>()
         };
         assert_eq!(keep(&filters(ListFilters::default())), ["small", "mid", "big", "any"]);
         assert_eq!(keep(&filters(ListFilters { min_vcpus: Some(2), ..Default::default() })), ["mid", "big", "any"]);
@@ -555,10 +555,10 @@ mod tests {
         let syd = filters(ListFilters { region: Some("SYD".into()), ..Default::default() });
         assert_eq!(keep(&syd), ["small", "big"], "a provider that states regions sells `any` nowhere");
         assert!(
-            syd.keeps_plan(&plans[3], false, &["syd".to_owned()]),
+            syd.keeps_size(&plans[3], false, &["syd".to_owned()]),
             "a provider that states no regions sells it everywhere"
         );
-        assert!(!syd.keeps_plan(&plans[3], false, &[]), "but only if the provider has such a region at all");
+        assert!(!syd.keeps_size(&plans[3], false, &[]), "but only if the provider has such a region at all");
         assert!(!states_regions(&plans[3..]));
         let combined =
             ListFilters { min_vcpus: Some(2), max_price: Some(20.0), region: Some("ams".into()), ..Default::default() };
@@ -588,14 +588,14 @@ mod tests {
             plan("b", 2, 1024, 10, 5.0, &[]),
             plan("d", 2, 4096, 10, 7.0, &[]),
         ];
-        let ids = |v: &[Plan]| v.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
-        sort_plans(&mut plans, None, |p| p);
+        let ids = |v: &[Size]| v.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+        sort_sizes(&mut plans, None, |p| p);
         assert_eq!(ids(&plans), ["c", "a", "b", "d"]);
-        sort_plans(&mut plans, Some(SortKey::Price), |p| p);
+        sort_sizes(&mut plans, Some(SortKey::Price), |p| p);
         assert_eq!(ids(&plans), ["b", "d", "a", "c"]);
-        sort_plans(&mut plans, Some(SortKey::Ram), |p| p);
+        sort_sizes(&mut plans, Some(SortKey::Ram), |p| p);
         assert_eq!(ids(&plans), ["b", "c", "d", "a"]);
-        sort_plans(&mut plans, Some(SortKey::Vcpus), |p| p);
+        sort_sizes(&mut plans, Some(SortKey::Vcpus), |p| p);
         assert_eq!(ids(&plans), ["a", "b", "d", "c"]);
     }
 

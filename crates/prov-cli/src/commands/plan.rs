@@ -10,7 +10,7 @@ use prov_core::create::MARKER_PREFIX;
 use prov_core::identity::{Identity, identify};
 use prov_core::provider::{MANAGED_TAG, Operation};
 use prov_core::secret::redact_json;
-use prov_core::{Instance, Plan as Catalogue};
+use prov_core::{Instance, Size};
 use serde_json::{Value, json};
 
 use super::apply::{Clients, connect_all, load};
@@ -29,7 +29,7 @@ struct Known {
     instances: Result<Vec<Instance>, String>,
     /// True when the instance list was asked for and the request failed (not merely skipped for want of a token).
     instances_failed: bool,
-    catalogue: Result<Vec<Catalogue>, String>,
+    catalogue: Result<Vec<Size>, String>,
 }
 
 fn read(p: &dyn prov_core::Provider) -> Known {
@@ -42,9 +42,9 @@ fn read(p: &dyn prov_core::Provider) -> Known {
             (listed, failed)
         }
     };
-    let catalogue = match no_token(Operation::ListPlans) {
+    let catalogue = match no_token(Operation::ListSizes) {
         Some(why) => Err(why),
-        None => p.list_plans().map_err(|e| e.to_string()),
+        None => p.list_sizes().map_err(|e| e.to_string()),
     };
     Known { instances, instances_failed, catalogue }
 }

@@ -169,7 +169,7 @@ pub fn record_everything(s: &Subject) -> Vec<Exchange> {
     let sb = start_sandbox(recorder.clone(), BOOT);
     let c = client(s, &sb, TOKEN);
     assert!(c.list_regions().is_ok_and(|r| !r.is_empty()));
-    assert!(c.list_plans().is_ok_and(|p| !p.is_empty()));
+    assert!(c.list_sizes().is_ok_and(|p| !p.is_empty()));
     assert_eq!(c.list_images().map(|i| i.len()).ok(), Some(s.images), "{}", s.paging);
     assert_eq!(c.list_instances().map(|i| i.len()).ok(), Some(0));
     let full = c.create_instance(&(s.full_spec)("web-1")).unwrap_or_else(|e| panic!("create: {e}"));
