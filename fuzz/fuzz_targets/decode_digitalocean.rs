@@ -10,7 +10,7 @@ use prov_digitalocean::{INFO, api};
 
 fn decode_all(d: &mut Decoded, body: &[u8]) {
     d.decode(body, Operation::ListRegions, |l: api::RegionList| l.regions.into_iter().map(model::Region::from).count());
-    d.decode(body, Operation::ListPlans, |l: api::SizeList| l.sizes.into_iter().map(model::Plan::from).count());
+    d.decode(body, Operation::ListSizes, |l: api::SizeList| l.sizes.into_iter().map(model::Size::from).count());
     d.decode(body, Operation::ListImages, |l: api::ImageList| l.images.into_iter().map(model::Image::from).count());
     d.decode(body, Operation::ListInstances, |l: api::DropletList| {
         l.droplets.into_iter().map(model::Instance::from).count()
@@ -23,7 +23,7 @@ const DECODING: Decoding = Decoding {
     decode_all,
     fixtures: &[
         (include_str!("../../fixtures/digitalocean/regions.json"), Some(Operation::ListRegions)),
-        (include_str!("../../fixtures/digitalocean/sizes.json"), Some(Operation::ListPlans)),
+        (include_str!("../../fixtures/digitalocean/sizes.json"), Some(Operation::ListSizes)),
         (include_str!("../../fixtures/digitalocean/images_distribution.json"), Some(Operation::ListImages)),
         (include_str!("../../fixtures/digitalocean/droplets_list.json"), Some(Operation::ListInstances)),
         (include_str!("../../fixtures/digitalocean/droplet_get.json"), Some(Operation::GetInstance)),

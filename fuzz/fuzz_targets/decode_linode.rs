@@ -12,7 +12,7 @@ fn decode_all(d: &mut Decoded, body: &[u8]) {
     d.decode(body, Operation::ListRegions, |l: api::List<api::Region>| {
         l.data.into_iter().map(model::Region::from).count()
     });
-    d.decode(body, Operation::ListPlans, |l: api::List<api::Type>| l.data.into_iter().map(model::Plan::from).count());
+    d.decode(body, Operation::ListSizes, |l: api::List<api::Type>| l.data.into_iter().map(model::Size::from).count());
     d.decode(body, Operation::ListImages, |l: api::List<api::Image>| {
         l.data.into_iter().map(model::Image::from).count()
     });
@@ -27,7 +27,7 @@ const DECODING: Decoding = Decoding {
     decode_all,
     fixtures: &[
         (include_str!("../../fixtures/linode/regions.json"), Some(Operation::ListRegions)),
-        (include_str!("../../fixtures/linode/types.json"), Some(Operation::ListPlans)),
+        (include_str!("../../fixtures/linode/types.json"), Some(Operation::ListSizes)),
         (include_str!("../../fixtures/linode/images.json"), Some(Operation::ListImages)),
         (include_str!("../../fixtures/linode/instances_list.json"), Some(Operation::ListInstances)),
         (include_str!("../../fixtures/linode/instance_get.json"), Some(Operation::GetInstance)),

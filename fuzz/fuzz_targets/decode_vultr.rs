@@ -10,7 +10,7 @@ use prov_vultr::{INFO, api};
 
 fn decode_all(d: &mut Decoded, body: &[u8]) {
     d.decode(body, Operation::ListRegions, |l: api::RegionList| l.regions.into_iter().map(model::Region::from).count());
-    d.decode(body, Operation::ListPlans, |l: api::PlanList| l.plans.into_iter().map(model::Plan::from).count());
+    d.decode(body, Operation::ListSizes, |l: api::PlanList| l.plans.into_iter().map(model::Size::from).count());
     d.decode(body, Operation::ListImages, |l: api::OsList| l.os.into_iter().map(model::Image::from).count());
     d.decode(body, Operation::ListInstances, |l: api::InstanceList| {
         l.instances.into_iter().map(model::Instance::from).count()
@@ -23,7 +23,7 @@ const DECODING: Decoding = Decoding {
     decode_all,
     fixtures: &[
         (include_str!("../../fixtures/vultr/regions.json"), Some(Operation::ListRegions)),
-        (include_str!("../../fixtures/vultr/plans.json"), Some(Operation::ListPlans)),
+        (include_str!("../../fixtures/vultr/plans.json"), Some(Operation::ListSizes)),
         (include_str!("../../fixtures/vultr/os.json"), Some(Operation::ListImages)),
         (include_str!("../../fixtures/vultr/instances_list.json"), Some(Operation::ListInstances)),
         (include_str!("../../fixtures/vultr/instance_get.json"), Some(Operation::GetInstance)),

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
-use prov_core::{Image, Instance, InstanceStatus, Region, Size};
+use prov_core::{Currency, Image, Instance, InstanceStatus, Money, Region, Size};
 use serde::Serialize;
 
 use crate::args::OutputFormat;
@@ -304,6 +304,15 @@ fn region_row(r: &Region) -> Row<'_> {
     vec![r.id.as_str().into(), r.name.as_str().into(), if r.country.is_empty() { "-" } else { &r.country }.into()]
 }
 
+/// A price in a table: the amount alone in US dollars (the `$/MONTH` column), else the amount and its currency
+/// (`4.51 EUR`).
+pub(crate) fn price_cell(m: &Money) -> String {
+    match m.currency {
+        Currency::Usd => format!("{:.2}", m.amount),
+        c => format!("{:.2} {c}", m.amount),
+    }
+}
+
 /// A plan's cells. REGIONS is how many regions sell the plan; an empty list reads `all` when the provider states
 /// no regions for any plan (Linode types), and `0` when it states them for other plans (the plan is sold nowhere).
 fn size_row(p: &Size, regions_stated: bool) -> Row<'_> {
@@ -317,7 +326,7 @@ fn size_row(p: &Size, regions_stated: bool) -> Row<'_> {
         mib(p.memory_mb).into(),
         format!("{}G", p.disk_gb).into(),
         transfer(p.transfer_gb).into(),
-        format!("{:.2}", p.monthly_price_usd).into(),
+        price_cell(&p.monthly_price).into(),
         regions.into(),
     ]
 }

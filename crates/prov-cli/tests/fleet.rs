@@ -179,7 +179,7 @@ fn prov_plan_shows_actions_redacted_requests_and_prices_and_sends_only_reads() {
     let rows = v["instances"].as_array().cloned().unwrap_or_default();
     assert!(rows.iter().all(|r| r["action"] == "create"), "{v}");
     // vc2-1c-1gb $5 ×2 + g6-nanode-1 $5 + s-1vcpu-1gb $6 (fixture prices)
-    assert_eq!(v["totals"]["monthly_total_usd"], 21.0);
+    assert_eq!(v["totals"]["monthly_total"], serde_json::json!([{"amount": "21.00", "currency": "USD"}]));
     assert_eq!(rows[0]["request"]["method"], "POST");
     assert!(rows[0]["request"]["url"].as_str().is_some_and(|u| u.ends_with("/vultr/v2/instances")));
     assert_eq!(rows[0]["request"]["body"]["backups"], serde_json::Value::Null);
@@ -194,6 +194,42 @@ fn prov_plan_shows_actions_redacted_requests_and_prices_and_sends_only_reads() {
         "{}",
         String::from_utf8_lossy(&human.stdout)
     );
+}
+
+#[test]
+fn prov_plan_prices_each_instance_in_its_region_and_totals_per_currency() {
+    let sb = sandbox(0);
+    // Linode's types carry `region_prices`: a Nanode is 5.00 USD a month, 6.00 in Jakarta (fixtures/linode).
+    let plan = plan_file(
+        "regional.toml",
+        &FLEET.replace("count = 3", "count = 1").replace("region = \"ap-southeast\"", "region = \"id-cgk\""),
+    );
+    let o = prov(&sb, &["-o", "json", "plan", &plan]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let rows = v["instances"].as_array().cloned().unwrap_or_default();
+    let db = rows.iter().find(|r| r["label"] == "db-1").cloned().unwrap_or_default();
+    assert_eq!(db["region"], "id-cgk", "{v}");
+    assert_eq!(db["monthly_price"], serde_json::json!({"amount": "6.00", "currency": "USD"}), "{v}");
+    // vc2-1c-1gb $5 + g6-nanode-1 in id-cgk $6 + s-1vcpu-1gb $6
+    assert_eq!(v["totals"]["monthly_total"], serde_json::json!([{"amount": "17.00", "currency": "USD"}]));
+    assert_eq!(v["totals"]["prices_complete"], true);
+    let human = prov(&sb, &["plan", &plan]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("6.00") && text.contains("monthly cost: $17.00 for the whole plan"), "{text}");
+}
+
+#[test]
+fn a_plan_with_an_unknown_size_leaves_its_price_out_of_the_totals() {
+    let sb = sandbox(0);
+    let plan = plan_file("unpriced.toml", &FLEET.replace("count = 3", "count = 1").replace("s-1vcpu-1gb", "s-none"));
+    let o = prov(&sb, &["-o", "json", "plan", &plan]);
+    let v = json(&o);
+    let rows = v["instances"].as_array().cloned().unwrap_or_default();
+    let cache = rows.iter().find(|r| r["label"] == "cache-1").cloned().unwrap_or_default();
+    assert_eq!(cache["monthly_price"], serde_json::Value::Null, "unknown, not 0: {v}");
+    assert_eq!(v["totals"]["monthly_total"], serde_json::json!([{"amount": "10.00", "currency": "USD"}]));
+    assert_eq!(v["totals"]["prices_complete"], false);
 }
 
 #[test]

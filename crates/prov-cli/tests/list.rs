@@ -161,7 +161,7 @@ fn json_lists_have_exactly_the_fields_docs_output_md_documents() {
         .unwrap_or_else(|e| panic!("docs/output.md: {e}"));
     let expected: [(&str, &[&str]); 4] = [
         ("regions", &["id", "name", "country"]),
-        ("plans", &["id", "vcpus", "memory_mb", "disk_gb", "transfer_gb", "monthly_price_usd", "regions"]),
+        ("plans", &["id", "vcpus", "memory_mb", "disk_gb", "transfer_gb", "monthly_price", "regions", "region_prices"]),
         ("images", &["id", "name", "family"]),
         (
             "instances",
@@ -206,8 +206,16 @@ fn plans_json(sb: &Sandbox, provider: &str, filters: &[&str], cache: &Path) -> V
     json(ok(&prov(&args, &env_for(sb, &["vultr", "linode", "digitalocean"], cache))))
 }
 
+/// A number field, or the amount of a money field (`{"amount": "5.00", "currency": "USD"}`, USD here).
 fn num(v: &Value, key: &str) -> f64 {
-    v[key].as_f64().unwrap_or_else(|| panic!("`{key}` is not a number in {v}"))
+    let n = match &v[key] {
+        Value::Object(m) => {
+            assert_eq!(m.get("currency").and_then(Value::as_str), Some("USD"), "`{key}` in {v}");
+            m.get("amount").and_then(Value::as_str).and_then(|a| a.parse().ok())
+        }
+        other => other.as_f64(),
+    };
+    n.unwrap_or_else(|| panic!("`{key}` is not a number in {v}"))
 }
 
 #[test]
@@ -224,11 +232,11 @@ fn plan_filters_keep_exactly_the_matching_plans() {
             (&["--min-ram", "2g"], Box::new(|p| num(p, "memory_mb") >= 2048.0)),
             (&["--min-ram", "1536"], Box::new(|p| num(p, "memory_mb") >= 1536.0)),
             (&["--min-disk", "100G"], Box::new(|p| num(p, "disk_gb") >= 100.0)),
-            (&["--max-price", "12"], Box::new(|p| num(p, "monthly_price_usd") <= 12.0)),
+            (&["--max-price", "12"], Box::new(|p| num(p, "monthly_price") <= 12.0)),
             (
                 &["--min-vcpus", "2", "--min-ram", "4G", "--max-price", "50"],
                 Box::new(|p| {
-                    num(p, "vcpus") >= 2.0 && num(p, "memory_mb") >= 4096.0 && num(p, "monthly_price_usd") <= 50.0
+                    num(p, "vcpus") >= 2.0 && num(p, "memory_mb") >= 4096.0 && num(p, "monthly_price") <= 50.0
                 }),
             ),
         ];
@@ -273,7 +281,7 @@ fn region_filter_uses_the_plans_region_list_and_an_empty_list_depends_on_the_pro
 fn sort_orders_plans_and_family_filters_images() {
     let sb = sandbox();
     let cache = cache_dir("sort");
-    for (key, field) in [("price", "monthly_price_usd"), ("ram", "memory_mb"), ("vcpus", "vcpus")] {
+    for (key, field) in [("price", "monthly_price"), ("ram", "memory_mb"), ("vcpus", "vcpus")] {
         let sorted = plans_json(&sb, "digitalocean", &["--sort", key], &cache);
         let values: Vec<f64> = sorted.iter().map(|p| num(p, field)).collect();
         assert!(values.windows(2).all(|w| w[0] <= w[1]), "--sort {key}: {values:?}");
@@ -331,12 +339,12 @@ fn list_all_plans_is_one_price_sorted_list_and_skips_providers_without_a_token()
     assert_eq!(count("vultr"), plans_json(&sb, "vultr", &[], &cache).len());
     assert_eq!(count("linode"), plans_json(&sb, "linode", &[], &cache).len());
     assert_eq!(count("digitalocean"), 0);
-    let prices: Vec<f64> = items.iter().map(|i| num(i, "monthly_price_usd")).collect();
+    let prices: Vec<f64> = items.iter().map(|i| num(i, "monthly_price")).collect();
     assert!(prices.windows(2).all(|w| w[0] <= w[1]), "sorted by price");
     // With a token DigitalOcean joins; filters apply across providers; the table has a PROVIDER column.
     let env = env_for(&sb, &["digitalocean"], &cache);
     let cheap = json(ok(&prov(&["-o", "json", "list", "all", "plans", "--max-price", "6"], &env)));
-    assert!(cheap.iter().all(|i| num(i, "monthly_price_usd") <= 6.0));
+    assert!(cheap.iter().all(|i| num(i, "monthly_price") <= 6.0));
     for p in ["vultr", "linode", "digitalocean"] {
         assert!(cheap.iter().any(|i| i["provider"] == p), "{p} has a plan at or under $6");
     }
@@ -550,7 +558,7 @@ fn one_region_query_finds_the_cheapest_2g_server_in_sydney_across_all_providers(
     let providers: std::collections::BTreeSet<&str> = rows.iter().filter_map(|r| r["provider"].as_str()).collect();
     assert_eq!(providers.into_iter().collect::<Vec<_>>(), ["digitalocean", "linode", "vultr"]);
     assert!(rows.iter().all(|r| r["memory_mb"].as_u64().is_some_and(|m| m >= 2048)));
-    let prices: Vec<f64> = rows.iter().filter_map(|r| r["monthly_price_usd"].as_f64()).collect();
+    let prices: Vec<f64> = rows.iter().map(|r| num(r, "monthly_price")).collect();
     assert!(prices.windows(2).all(|w| w[0] <= w[1]), "cheapest first");
     assert_eq!(rows[0]["id"], "vc2-1c-2gb", "the cheapest 2 GB server in Sydney in the fixtures ($10 on Vultr)");
     let err = String::from_utf8_lossy(&o.stderr);

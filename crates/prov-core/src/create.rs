@@ -192,6 +192,7 @@ mod tests {
         default_base_url: "https://fake.invalid/v1",
         url_env: "PROV_FAKE_API_URL",
         token_env: &[],
+        currency: crate::Currency::Usd,
         catalogue_needs_token: false,
         plan_keys: &["root_password"],
         unsupported_hints: &[],

@@ -1,6 +1,10 @@
 //! Normalized, provider-neutral models: what every provider's payloads are mapped into, and what `-o json` prints.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+pub use crate::money::{Currency, Money};
 
 /// A data-centre location where instances can be created.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,10 +31,20 @@ pub struct Size {
     pub disk_gb: u64,
     /// Monthly transfer allowance in GB.
     pub transfer_gb: u64,
-    /// Monthly price in US dollars.
-    pub monthly_price_usd: f64,
+    /// Monthly price, in the provider's currency (the base price where [`Size::region_prices`] differ).
+    pub monthly_price: Money,
     /// Region ids where the plan is sold (empty when the provider does not say).
     pub regions: Vec<String>,
+    /// Monthly prices of the regions that differ from the base price, by region id (Linode's `region_prices`;
+    /// empty for a provider that prices every region the same).
+    pub region_prices: BTreeMap<String, Money>,
+}
+
+impl Size {
+    /// The monthly price in `region`: its regional price when there is one, else the base price.
+    pub fn monthly_price_in(&self, region: &str) -> Money {
+        self.region_prices.get(region).copied().unwrap_or(self.monthly_price)
+    }
 }
 
 /// An operating-system image an instance can be created from.

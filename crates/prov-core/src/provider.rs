@@ -89,6 +89,8 @@ pub struct ProviderInfo {
     pub url_env: &'static str,
     /// Environment variables holding the API token, first found wins.
     pub token_env: &'static [&'static str],
+    /// The currency the provider bills in; every price it quotes is in it.
+    pub currency: crate::money::Currency,
     /// True when regions / plans / images need a token too.
     pub catalogue_needs_token: bool,
     /// Optional plan keys this provider supports (besides label, region, plan, image).

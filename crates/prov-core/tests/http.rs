@@ -29,6 +29,7 @@ static TEST: ProviderInfo = ProviderInfo {
     default_base_url: "https://api.acme.invalid/v1",
     url_env: "PROV_ACME_API_URL",
     token_env: &["ACME_TOKEN"],
+    currency: prov_core::Currency::Usd,
     catalogue_needs_token: false,
     plan_keys: &[],
     unsupported_hints: &[],

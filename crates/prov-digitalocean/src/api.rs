@@ -2,6 +2,8 @@
 //! TB transfer and prices), distribution images, Droplets (status words, `networks.v4/v6` public entries), and the
 //! `links`/`meta` paging envelope.
 
+use std::collections::BTreeMap;
+
 use prov_core::model::{self, InstanceStatus};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -336,8 +338,9 @@ impl From<Size> for model::Size {
             memory_mb: s.memory,
             disk_gb: s.disk,
             transfer_gb: tb_to_gb(s.transfer),
-            monthly_price_usd: s.price_monthly,
+            monthly_price: price(s.price_monthly),
             regions: s.regions,
+            region_prices: BTreeMap::new(),
         }
     }
 }
@@ -407,6 +410,12 @@ impl From<Droplet> for model::Instance {
             created_at: Some(d.created_at).filter(|c| !c.is_empty()),
         }
     }
+}
+
+/// A price this provider quoted as a JSON number, in its currency ([`crate::INFO`]).
+fn price(amount: f64) -> model::Money {
+    let currency = crate::INFO.currency;
+    model::Money::from_f64(amount, currency).unwrap_or(model::Money::zero(currency))
 }
 
 #[cfg(test)]

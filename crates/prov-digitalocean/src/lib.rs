@@ -52,6 +52,7 @@ pub static INFO: ProviderInfo = ProviderInfo {
     default_base_url: "https://api.digitalocean.com/v2",
     url_env: "PROV_DIGITALOCEAN_API_URL",
     token_env: &["DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "PROD_DIGITAL_OCEAN_API_TOKEN"],
+    currency: prov_core::Currency::Usd,
     catalogue_needs_token: true,
     plan_keys: &["ipv6", "backups", "tags", "ssh_keys", "user_data", "monitoring"],
     unsupported_hints: &[

@@ -63,7 +63,11 @@ fn catalogue_lists_return_every_fixture_item_with_a_token() {
     let plans = d.list_sizes().unwrap_or_else(|e| panic!("plans: {e}"));
     assert_eq!(plans.len(), fixture_count(include_str!("../../../fixtures/digitalocean/sizes.json"), "sizes"));
     assert!(plans.len() > 20, "more than DigitalOcean's default page of 20 came back in one list");
-    assert!(plans.iter().any(|p| p.id == "s-1vcpu-512mb-10gb" && p.transfer_gb == 500 && p.monthly_price_usd == 4.0));
+    assert!(
+        plans
+            .iter()
+            .any(|p| p.id == "s-1vcpu-512mb-10gb" && p.transfer_gb == 500 && p.monthly_price.to_string() == "4.00 USD")
+    );
     let images = d.list_images().unwrap_or_else(|e| panic!("images: {e}"));
     assert_eq!(
         images.len(),

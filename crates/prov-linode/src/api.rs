@@ -95,6 +95,22 @@ pub struct Type {
     /// The base price (regions in `region_prices` differ).
     #[serde(default, deserialize_with = "null_default")]
     pub price: Price,
+    /// Regions priced differently from `price` (`id-cgk`, `br-gru`).
+    #[serde(default, deserialize_with = "null_default")]
+    pub region_prices: Vec<RegionPrice>,
+}
+
+/// The price of a Linode type in one region that differs from its base price.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RegionPrice {
+    /// Region id (`id-cgk`).
+    pub id: String,
+    /// USD an hour.
+    #[serde(default)]
+    pub hourly: Option<f64>,
+    /// USD a month.
+    #[serde(default)]
+    pub monthly: Option<f64>,
 }
 
 /// A Linode image.
@@ -170,9 +186,10 @@ impl From<Type> for model::Size {
             memory_mb: t.memory,
             disk_gb: t.disk / 1024,
             transfer_gb: t.transfer,
-            monthly_price_usd: t.price.monthly.unwrap_or(0.0),
+            monthly_price: price(t.price.monthly.unwrap_or(0.0)),
             // Linode types do not say where they are sold; empty means "everywhere".
             regions: Vec::new(),
+            region_prices: t.region_prices.into_iter().filter_map(|r| Some((r.id, price(r.monthly?)))).collect(),
         }
     }
 }
@@ -260,6 +277,12 @@ impl From<Instance> for model::Instance {
     }
 }
 
+/// A price this provider quoted as a JSON number, in its currency ([`crate::INFO`]).
+fn price(amount: f64) -> model::Money {
+    let currency = crate::INFO.currency;
+    model::Money::from_f64(amount, currency).unwrap_or(model::Money::zero(currency))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,7 +353,7 @@ mod tests {
         let t: Type = serde_json::from_slice(br#"{"id":"g6-x","disk":25600,"price":{"monthly":null}}"#)
             .unwrap_or_else(|e| panic!("{e}"));
         let p = model::Size::from(t);
-        assert_eq!((p.disk_gb, p.monthly_price_usd), (25, 0.0));
+        assert_eq!((p.disk_gb, p.monthly_price.to_string().as_str()), (25, "0.00 USD"));
         let img: Image = serde_json::from_slice(br#"{"id":"private/1","label":"mine","vendor":null}"#)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(model::Image::from(img).family, "");

@@ -56,6 +56,7 @@ pub static INFO: ProviderInfo = ProviderInfo {
     default_base_url: "https://api.linode.com/v4",
     url_env: "PROV_LINODE_API_URL",
     token_env: &["LINODE_API_KEY", "PROD_LINODE_API_KEY", "LINODE_TOKEN", "LINODE_CLI_TOKEN"],
+    currency: prov_core::Currency::Usd,
     catalogue_needs_token: false,
     plan_keys: &["backups", "tags", "ssh_keys", "user_data", "root_password", "private_ip"],
     unsupported_hints: &[

@@ -68,9 +68,12 @@ fn catalogue_lists_return_every_fixture_item_without_a_token() {
     assert_eq!(plans.len(), fixture_count(include_str!("../../../fixtures/linode/types.json")));
     let nanode = plans.iter().find(|p| p.id == "g6-nanode-1");
     assert_eq!(
-        nanode.map(|p| (p.vcpus, p.memory_mb, p.disk_gb, p.transfer_gb, p.monthly_price_usd)),
-        Some((1, 1024, 25, 1000, 5.0))
+        nanode.map(|p| (p.vcpus, p.memory_mb, p.disk_gb, p.transfer_gb, p.monthly_price.to_string())),
+        Some((1, 1024, 25, 1000, "5.00 USD".to_owned()))
     );
+    let regional = |r: &str| nanode.map(|p| p.monthly_price_in(r).to_string());
+    assert_eq!(regional("id-cgk").as_deref(), Some("6.00 USD"), "Jakarta has its own price (region_prices)");
+    assert_eq!(regional("us-east").as_deref(), Some("5.00 USD"), "elsewhere the base price");
     let images = l.list_images().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(images.len(), fixture_count(include_str!("../../../fixtures/linode/images.json")));
     assert!(images.iter().any(|i| i.id == "linode/debian12" && i.family == "debian"));

@@ -1,5 +1,7 @@
 //! Vultr v2 payloads (serde) and their mapping into prov's normalized models.
 
+use std::collections::BTreeMap;
+
 use prov_core::model::{self, InstanceStatus};
 use serde::{Deserialize, Serialize};
 
@@ -191,8 +193,9 @@ impl From<Plan> for model::Size {
             memory_mb: p.ram,
             disk_gb: p.disk,
             transfer_gb: p.bandwidth,
-            monthly_price_usd: p.monthly_cost,
+            monthly_price: price(p.monthly_cost),
             regions: p.locations,
+            region_prices: BTreeMap::new(),
         }
     }
 }
@@ -238,4 +241,10 @@ impl From<Instance> for model::Instance {
             created_at: Some(i.date_created).filter(|d| !d.is_empty()),
         }
     }
+}
+
+/// A price this provider quoted as a JSON number, in its currency ([`crate::INFO`]).
+fn price(amount: f64) -> model::Money {
+    let currency = crate::INFO.currency;
+    model::Money::from_f64(amount, currency).unwrap_or(model::Money::zero(currency))
 }

@@ -49,6 +49,7 @@ pub static INFO: ProviderInfo = ProviderInfo {
     default_base_url: "https://api.vultr.com/v2",
     url_env: "PROV_VULTR_API_URL",
     token_env: &["VULTR_API_KEY", "PROD_VULTR_API_KEY"],
+    currency: prov_core::Currency::Usd,
     catalogue_needs_token: false,
     plan_keys: &["ipv6", "backups", "tags", "ssh_keys", "user_data", "hostname"],
     unsupported_hints: &[

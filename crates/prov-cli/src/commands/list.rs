@@ -3,6 +3,7 @@
 //! `--region`, `--sort` on plans; `--family` on images); `all` asks every provider in parallel and skips, with a
 //! note, those without a token. Filter values are checked before anything is sent (exit 2).
 
+use prov_core::money::{Currency, Decimal, Money};
 use prov_core::provider::ProviderInfo;
 use prov_core::{Image, Instance, Provider, Region, Size};
 use serde::Serialize;
@@ -66,7 +67,8 @@ pub(crate) struct Filters {
     min_ram_mb: Option<u64>,
     /// MiB (plans state their disk in GB; 1G = 1024M here).
     min_disk_mb: Option<u64>,
-    max_price: Option<f64>,
+    /// In the size's own currency (every current provider bills in USD).
+    max_price: Option<Decimal>,
     region: Option<String>,
     family: Option<String>,
     sort: Option<SortKey>,
@@ -104,7 +106,8 @@ impl Filters {
             min_vcpus: a.min_vcpus,
             min_ram_mb,
             min_disk_mb,
-            max_price: a.max_price,
+            // Beyond `Decimal`'s range (about 7.9e28) every price is below it.
+            max_price: a.max_price.map(|v| Money::from_f64(v, Currency::Usd).map_or(Decimal::MAX, |m| m.amount)),
             region: non_empty("--region", &a.region)?,
             family: non_empty("--family", &a.family)?,
             sort: a.sort,
@@ -129,7 +132,7 @@ impl Filters {
         self.min_vcpus.is_none_or(|n| p.vcpus >= n)
             && self.min_ram_mb.is_none_or(|mb| p.memory_mb >= mb)
             && self.min_disk_mb.is_none_or(|mb| p.disk_gb.saturating_mul(1024) >= mb)
-            && self.max_price.is_none_or(|usd| p.monthly_price_usd <= usd + 1e-9)
+            && self.max_price.is_none_or(|max| p.monthly_price.amount <= max)
             && (self.region.is_none()
                 || (!matched.is_empty()
                     && ((p.regions.is_empty() && !regions_stated) || p.regions.iter().any(|x| matched.contains(x)))))
@@ -267,11 +270,15 @@ pub(crate) fn parse_size(flag: &str, text: &str) -> Result<u64, Failure> {
     Ok(mb as u64)
 }
 
-/// Sorts plans by `key` (ties broken by price, then memory, then id); `None` keeps the provider's order. The sort
+/// Sorts plans by `key` (ties broken by price, then memory, then id); `None` keeps the provider's order. Prices
+/// compare within a currency; sizes priced in different currencies are grouped by currency (USD first). The sort
 /// is stable, so items of equal rank keep their order (the provider order, for `all`).
 fn sort_sizes<T>(items: &mut [T], key: Option<SortKey>, plan: impl Fn(&T) -> &Size) {
     let Some(key) = key else { return };
-    let by_price = |a: &Size, b: &Size| a.monthly_price_usd.total_cmp(&b.monthly_price_usd);
+    let by_price = |a: &Size, b: &Size| {
+        let key = |s: &Size| (s.monthly_price.currency, s.monthly_price.amount);
+        key(a).cmp(&key(b))
+    };
     items.sort_by(|a, b| {
         let (a, b) = (plan(a), plan(b));
         let first = match key {
@@ -518,8 +525,9 @@ mod tests {
             memory_mb,
             disk_gb,
             transfer_gb: 1000,
-            monthly_price_usd: usd,
+            monthly_price: Money::from_f64(usd, Currency::Usd).unwrap_or(Money::zero(Currency::Usd)),
             regions: regions.iter().map(|r| (*r).to_owned()).collect(),
+            region_prices: Default::default(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! `prov plan <file>` (also `apply --dry-run`): per instance what `apply` would do (create / exists / duplicate / conflict),
 //! the exact create request (method, URL, JSON body with secrets masked), and the monthly price of each instance
-//! and the total, from each provider's plan catalogue. Sends only reads (instance and plan lists); without a token
-//! it says what it could not check instead of failing.
+//! in its region, with totals per currency (a price not known is unknown, not 0), from each provider's catalogue.
+//! Sends only reads (instance and plan lists); without a token it says what it could not check instead of failing.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,8 +10,8 @@ use prov_core::create::MARKER_PREFIX;
 use prov_core::identity::{Identity, identify};
 use prov_core::provider::{MANAGED_TAG, Operation};
 use prov_core::secret::redact_json;
-use prov_core::{Instance, Size};
-use serde_json::{Value, json};
+use prov_core::{Currency, Instance, Money, Size, Totals};
+use serde_json::json;
 
 use super::apply::{Clients, connect_all, load};
 use crate::args::OutputFormat;
@@ -68,8 +68,8 @@ pub(crate) fn show(cx: &Context, plan: &prov_core::plan::Plan, clients: &Clients
             output::warning(&format!("{name}: no prices ({why})"));
         }
     }
-    let mut items = Vec::new();
-    let (mut total, mut new_total, mut priced_all) = (0.0, 0.0, true);
+    let (mut items, mut prices) = (Vec::new(), Vec::new());
+    let (mut total, mut new_total, mut priced_all) = (Totals::default(), Totals::default(), true);
     for ip in &plan.instances {
         let Some(p) = clients.get(ip.provider.name) else { continue };
         let k = known.get(ip.provider.name);
@@ -87,12 +87,12 @@ pub(crate) fn show(cx: &Context, plan: &prov_core::plan::Plan, clients: &Clients
         let price = k
             .and_then(|k| k.catalogue.as_ref().ok())
             .and_then(|c| c.iter().find(|c| c.id == ip.spec.plan))
-            .map(|c| c.monthly_price_usd);
+            .map(|c| c.monthly_price_in(&ip.spec.region));
         match price {
             Some(p) => {
-                total += p;
+                total.add(p);
                 if action.starts_with("create") {
-                    new_total += p;
+                    new_total.add(p);
                 }
             }
             None => priced_all = false,
@@ -104,7 +104,7 @@ pub(crate) fn show(cx: &Context, plan: &prov_core::plan::Plan, clients: &Clients
             "plan": ip.spec.plan,
             "image": ip.spec.image,
             "action": action,
-            "monthly_price_usd": price,
+            "monthly_price": price,
         });
         if let Some(id) = existing {
             item["id"] = json!(id);
@@ -121,10 +121,11 @@ pub(crate) fn show(cx: &Context, plan: &prov_core::plan::Plan, clients: &Clients
             });
         }
         items.push(item);
+        prices.push(price);
     }
     let totals = json!({
-        "monthly_total_usd": round(total),
-        "monthly_new_usd": round(new_total),
+        "monthly_total": total.amounts(),
+        "monthly_new": new_total.amounts(),
         "prices_complete": priced_all,
     });
     let honest = |shown: CmdResult| -> CmdResult {
@@ -138,9 +139,9 @@ pub(crate) fn show(cx: &Context, plan: &prov_core::plan::Plan, clients: &Clients
         return honest(output::json(&json!({ "instances": items, "totals": totals, "sent": "reads only" })));
     }
     let mut t = output::table(&["PROVIDER", "LABEL", "ACTION", "REGION", "PLAN", "$/MONTH"]);
-    for i in &items {
+    for (i, price) in items.iter().zip(&prices) {
         let s = |k: &str| i[k].as_str().unwrap_or("").to_owned();
-        let price = i["monthly_price_usd"].as_f64().map_or_else(|| "?".to_owned(), |p| format!("{p:.2}"));
+        let price = price.as_ref().map_or_else(|| "?".to_owned(), output::price_cell);
         let action = match i["id"].as_str() {
             Some(id) => format!("{} ({id})", s("action")),
             None => s("action"),
@@ -162,12 +163,21 @@ pub(crate) fn show(cx: &Context, plan: &prov_core::plan::Plan, clients: &Clients
     }
     let unknown = if priced_all { "" } else { " (some prices unknown)" };
     text.push_str(&format!(
-        "\nmonthly cost: ${:.2} for the whole plan, ${:.2} of it new{unknown}\ndry run: only reads were sent\n",
-        total, new_total
+        "\nmonthly cost: {} for the whole plan, {} of it new{unknown}\ndry run: only reads were sent\n",
+        sum_text(&total),
+        sum_text(&new_total)
     ));
     honest(output::print(&text))
 }
 
-fn round(v: f64) -> Value {
-    json!((v * 100.0).round() / 100.0)
+/// A per-currency total for people: `$21.00`, `$5.00 + 4.51 EUR`; `$0.00` when nothing was priced.
+fn sum_text(t: &Totals) -> String {
+    if t.is_empty() {
+        return "$0.00".to_owned();
+    }
+    let one = |m: &Money| match m.currency {
+        Currency::Usd => format!("${:.2}", m.amount),
+        c => format!("{:.2} {c}", m.amount),
+    };
+    t.amounts().iter().map(one).collect::<Vec<_>>().join(" + ")
 }

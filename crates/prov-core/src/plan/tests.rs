@@ -20,6 +20,7 @@ static ACME: ProviderInfo = ProviderInfo {
     default_base_url: "https://api.acme.invalid/v1",
     url_env: "PROV_ACME_API_URL",
     token_env: &["ACME_TOKEN"],
+    currency: crate::Currency::Usd,
     catalogue_needs_token: false,
     plan_keys: &["ipv6", "backups", "tags", "ssh_keys", "user_data", "hostname"],
     unsupported_hints: &[("root_password", "use ssh_keys")],
