@@ -416,6 +416,13 @@ impl Dialect for DigitalOceanDialect {
         crate::INFO.sandbox_path
     }
 
+    /// `{"id": "too_many_requests", "message": message}`: the id is the status's reason phrase in snake case, as
+    /// DigitalOcean's ids read (`not_found`, `unprocessable_entity`).
+    fn error_body(&self, status: u16, message: &str) -> Value {
+        let id = prov_sandbox::reason_phrase(status).to_ascii_lowercase().replace([' ', '-'], "_");
+        json!({ "id": id, "message": message })
+    }
+
     fn handle(&self, req: &SandboxRequest, world: &World) -> SandboxResponse {
         if !req.has_bearer() {
             return error(world, 401, "unauthorized", "Unable to authenticate you.");
@@ -462,6 +469,16 @@ pub fn dialect(image_count: Option<usize>) -> Arc<dyn Dialect> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_faults_answer_in_this_dialects_own_error_shape() {
+        let body = DigitalOceanDialect::new().error_body(429, "Too Many Requests (sandbox fault)");
+        assert_eq!(body, json!({"id": "too_many_requests", "message": "Too Many Requests (sandbox fault)"}));
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let parsed = (crate::INFO.parse_error)(429, &bytes);
+        assert_eq!(parsed.code.as_deref(), Some("too_many_requests"));
+        assert_eq!(parsed.message, "Too Many Requests (sandbox fault)", "the client's own parser reads it");
+    }
     use std::time::Duration;
 
     fn req(method: &str, path: &str, query: &[(&str, &str)], body: Option<Value>) -> SandboxRequest {

@@ -350,6 +350,11 @@ impl Dialect for LinodeDialect {
         crate::INFO.sandbox_path
     }
 
+    /// `{"errors": [{"reason": message}]}`, as [`errors`] answers without a field.
+    fn error_body(&self, _status: u16, message: &str) -> Value {
+        json!({ "errors": [{ "reason": message }] })
+    }
+
     fn handle(&self, req: &SandboxRequest, world: &World) -> SandboxResponse {
         let segs = req.segments();
         let public =
@@ -393,6 +398,15 @@ pub fn dialect(image_count: Option<usize>) -> Arc<dyn Dialect> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_faults_answer_in_this_dialects_own_error_shape() {
+        let body = LinodeDialect::new().error_body(429, "Too Many Requests (sandbox fault)");
+        assert_eq!(body, json!({"errors": [{"reason": "Too Many Requests (sandbox fault)"}]}));
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let parsed = (crate::INFO.parse_error)(429, &bytes);
+        assert_eq!(parsed.message, "Too Many Requests (sandbox fault)", "the client's own parser reads it");
+    }
 
     #[test]
     fn fixtures_load() {

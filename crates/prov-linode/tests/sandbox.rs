@@ -184,6 +184,9 @@ impl Dialect for PrismLike {
             &json!({"errors":[{"field":"fieldname","reason":"fieldname must be a valid value"}]}),
         )
     }
+    fn error_body(&self, status: u16, message: &str) -> serde_json::Value {
+        LinodeDialect::new().error_body(status, message)
+    }
 }
 
 #[test]

@@ -20,8 +20,6 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use serde_json::json;
-
 use super::SandboxResponse;
 
 /// The longest stall a rule may ask for, so a forgotten fault cannot hold a connection for ever.
@@ -237,12 +235,16 @@ pub(super) enum Outcome {
 }
 
 /// Applies `action` to a request. `handle` asks the dialect; it is called only when the fault lets the server
-/// act.
-pub(super) fn apply(action: Option<&Action>, handle: impl FnOnce() -> SandboxResponse) -> Outcome {
+/// act. `error_body` renders a JSON error body in the shape of the dialect serving the path.
+pub(super) fn apply(
+    action: Option<&Action>,
+    error_body: impl FnOnce(u16, &str) -> serde_json::Value,
+    handle: impl FnOnce() -> SandboxResponse,
+) -> Outcome {
     let Some(action) = action else { return Outcome::Respond(handle(), Duration::ZERO) };
     match action {
         Action::Status { status, body, retry_after } => {
-            Outcome::Respond(status_answer(*status, *body, *retry_after, SystemTime::now()), Duration::ZERO)
+            Outcome::Respond(status_answer(*status, *body, *retry_after, SystemTime::now(), error_body), Duration::ZERO)
         }
         Action::Reset => Outcome::Close,
         Action::ResetAfter => {
@@ -285,23 +287,19 @@ fn replace_body(mut answer: SandboxResponse, body: &[u8]) -> SandboxResponse {
     answer
 }
 
-/// The answer of a status fault.
-fn status_answer(status: u16, body: ErrorBody, retry_after: Option<RetryAfter>, now: SystemTime) -> SandboxResponse {
+/// The answer of a status fault; a JSON body is the serving dialect's own shape (`error_body`), so each
+/// client's own parser reads the message `<reason> (sandbox fault)`.
+fn status_answer(
+    status: u16,
+    body: ErrorBody,
+    retry_after: Option<RetryAfter>,
+    now: SystemTime,
+    error_body: impl FnOnce(u16, &str) -> serde_json::Value,
+) -> SandboxResponse {
     let reason = reason_phrase(status);
     let message = format!("{reason} (sandbox fault)");
     let mut answer = match body {
-        // One body in all three providers' error shapes (Vultr `error`, Linode `errors[].reason`, DigitalOcean
-        // `id` + `message`), so each client's own parser reads the message.
-        ErrorBody::Json => SandboxResponse::json(
-            status,
-            &json!({
-                "error": message,
-                "status": status,
-                "errors": [{"reason": message}],
-                "id": reason.to_ascii_lowercase().replace([' ', '-'], "_"),
-                "message": message,
-            }),
-        ),
+        ErrorBody::Json => SandboxResponse::json(status, &error_body(status, &message)),
         ErrorBody::Html => SandboxResponse {
             status,
             headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
@@ -323,8 +321,8 @@ fn status_answer(status: u16, body: ErrorBody, retry_after: Option<RetryAfter>, 
     answer
 }
 
-/// The reason phrase of a status, for status lines and injected bodies.
-pub(super) fn reason_phrase(status: u16) -> &'static str {
+/// The reason phrase of a status, for status lines and injected bodies (`Too Many Requests`).
+pub fn reason_phrase(status: u16) -> &'static str {
     match status {
         100 => "Continue",
         200 => "OK",
@@ -548,6 +546,7 @@ pub fn glob_matches(pattern: &str, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn one(spec: &str) -> Fault {
         match Faults::parse(spec) {
@@ -690,33 +689,34 @@ mod tests {
     #[test]
     fn status_answers_carry_the_chosen_body_and_retry_after() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
-        let a = status_answer(429, ErrorBody::Json, Some(RetryAfter::DateIn(5)), now);
+        let shape = |status: u16, message: &str| json!({"shape": "dialect", "status": status, "says": message});
+        let a = status_answer(429, ErrorBody::Json, Some(RetryAfter::DateIn(5)), now, shape);
         let header = a.headers.iter().find(|(k, _)| k == "Retry-After").map(|(_, v)| v.as_str());
         assert_eq!(header, Some("Wed, 21 Oct 2015 07:28:05 GMT"));
         let v: serde_json::Value = serde_json::from_slice(&a.body).unwrap_or_default();
-        assert_eq!(v["error"], "Too Many Requests (sandbox fault)");
-        assert_eq!(v["errors"][0]["reason"], v["message"]);
-        assert_eq!(v["id"], "too_many_requests");
-        let html = status_answer(502, ErrorBody::Html, None, now);
+        assert_eq!(v, json!({"shape": "dialect", "status": 429, "says": "Too Many Requests (sandbox fault)"}));
+        let html = status_answer(502, ErrorBody::Html, None, now, shape);
         assert!(String::from_utf8_lossy(&html.body).starts_with("<!DOCTYPE html>"));
-        assert!(status_answer(503, ErrorBody::Empty, Some(RetryAfter::Seconds(2)), now).body.is_empty());
+        assert!(status_answer(503, ErrorBody::Empty, Some(RetryAfter::Seconds(2)), now, shape).body.is_empty());
     }
 
     #[test]
     fn body_faults_rewrite_what_the_dialect_answered() {
+        let no_body = |_: u16, _: &str| serde_json::Value::Null;
         let dialect = || SandboxResponse::json(200, &json!({"items": [1, 2, 3, 4]}));
         let body = |o: Outcome| match o {
             Outcome::Respond(a, _) => a.body,
             Outcome::Close => panic!("closed"),
         };
-        assert_eq!(body(apply(Some(&Action::Truncate), dialect)), br#"{"items":"#.to_vec());
-        assert_eq!(body(apply(Some(&Action::MissingFields), dialect)), b"{}".to_vec());
+        assert_eq!(body(apply(Some(&Action::Truncate), no_body, dialect)), br#"{"items":"#.to_vec());
+        assert_eq!(body(apply(Some(&Action::MissingFields), no_body, dialect)), b"{}".to_vec());
         assert!(
-            serde_json::from_slice::<serde_json::Value>(&body(apply(Some(&Action::InvalidJson), dialect))).is_err()
+            serde_json::from_slice::<serde_json::Value>(&body(apply(Some(&Action::InvalidJson), no_body, dialect)))
+                .is_err()
         );
         let mut called = false;
         assert!(matches!(
-            apply(Some(&Action::Reset), || {
+            apply(Some(&Action::Reset), no_body, || {
                 called = true;
                 dialect()
             }),
@@ -724,14 +724,16 @@ mod tests {
         ));
         assert!(!called, "reset-before never reaches the dialect");
         assert!(matches!(
-            apply(Some(&Action::ResetAfter), || {
+            apply(Some(&Action::ResetAfter), no_body, || {
                 called = true;
                 dialect()
             }),
             Outcome::Close
         ));
         assert!(called, "reset-after lets the dialect act first");
-        assert!(matches!(apply(Some(&Action::Stall(MAX_STALL)), dialect), Outcome::Respond(_, d) if d == MAX_STALL));
+        assert!(
+            matches!(apply(Some(&Action::Stall(MAX_STALL)), no_body, dialect), Outcome::Respond(_, d) if d == MAX_STALL)
+        );
     }
 }
 
@@ -761,6 +763,9 @@ mod server_tests {
                 &json!({"n": n, "method": req.method, "path": req.path, "query": req.query,
                     "body": String::from_utf8_lossy(&req.body)}),
             )
+        }
+        fn error_body(&self, status: u16, message: &str) -> serde_json::Value {
+            json!({"echo_error": message, "status": status})
         }
     }
 

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
+pub use faults::reason_phrase;
 use faults::{Faults, Outcome};
 
 /// The one token every sandbox dialect refuses with 401, to try the invalid-token path.
@@ -109,6 +110,9 @@ pub trait Dialect: Send + Sync {
     fn prefix(&self) -> &'static str;
     /// Answers one request.
     fn handle(&self, req: &SandboxRequest, world: &World) -> SandboxResponse;
+    /// The provider's own JSON error body for `status` with `message` (Vultr `{"error", "status"}`, Linode
+    /// `{"errors": [{"reason"}]}`, …): what a status fault with `body=json` answers under this prefix.
+    fn error_body(&self, status: u16, message: &str) -> Value;
 }
 
 /// Life-cycle phase of a simulated instance, from its age and the boot time.
@@ -678,9 +682,12 @@ fn serve(req: &Incoming, shared: &Shared) -> Outcome {
     let (path, query) = req.target.split_once('?').unwrap_or((req.target.as_str(), ""));
     shared.world.record(&req.method, path);
     let fault = shared.faults.pick(&req.method, path);
-    faults::apply(fault.as_ref(), || {
-        let dialect =
-            shared.dialects.iter().find(|d| path == d.prefix() || path.starts_with(&format!("{}/", d.prefix())));
+    let dialect = shared.dialects.iter().find(|d| path == d.prefix() || path.starts_with(&format!("{}/", d.prefix())));
+    let error_body = |status: u16, message: &str| match dialect {
+        Some(d) => d.error_body(status, message),
+        None => serde_json::json!({ "error": message }),
+    };
+    faults::apply(fault.as_ref(), error_body, || {
         let Some(d) = dialect else {
             return SandboxResponse::json(
                 404,

@@ -979,6 +979,10 @@ mod recording {
             self.log.lock().unwrap_or_else(|p| p.into_inner()).push(exchange);
             response
         }
+
+        fn error_body(&self, status: u16, message: &str) -> serde_json::Value {
+            self.inner.error_body(status, message)
+        }
     }
 
     impl Contract {

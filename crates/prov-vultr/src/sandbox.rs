@@ -220,6 +220,11 @@ impl Dialect for VultrDialect {
         crate::INFO.sandbox_path
     }
 
+    /// `{"error": message, "status": status}`, as [`error`] answers.
+    fn error_body(&self, status: u16, message: &str) -> Value {
+        json!({ "error": message, "status": status })
+    }
+
     fn handle(&self, req: &SandboxRequest, world: &World) -> SandboxResponse {
         let segs = req.segments();
         let public = matches!((req.method.as_str(), segs.as_slice()), ("GET", ["regions" | "plans" | "os"]));
@@ -263,5 +268,19 @@ pub fn dialect(image_count: Option<usize>) -> Arc<dyn Dialect> {
     match image_count {
         Some(n) => VultrDialect::new().with_image_count(n).shared(),
         None => VultrDialect::new().shared(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_faults_answer_in_this_dialects_own_error_shape() {
+        let body = VultrDialect::new().error_body(429, "Too Many Requests (sandbox fault)");
+        assert_eq!(body, json!({"error": "Too Many Requests (sandbox fault)", "status": 429}));
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let parsed = (crate::INFO.parse_error)(429, &bytes);
+        assert_eq!(parsed.message, "Too Many Requests (sandbox fault)", "the client's own parser reads it");
     }
 }
