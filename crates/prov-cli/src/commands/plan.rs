@@ -13,7 +13,7 @@ use prov_core::secret::redact_json;
 use prov_core::{Instance, Plan as Catalogue};
 use serde_json::{Value, json};
 
-use super::apply::{Clients, connect_all, load};
+use super::fleet::{Clients, connect_all, load};
 use crate::args::OutputFormat;
 use crate::settings::Context;
 use crate::{CmdResult, output};
