@@ -9,8 +9,10 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
     }
 
+    /// Every `.rs` file below `dir`. A directory that cannot be read fails the check: a tidy rule that scans
+    /// nothing must not pass.
     fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("tidy: cannot read {}: {e}", dir.display()));
         for e in entries.flatten() {
             let p = e.path();
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -25,11 +27,31 @@ mod tests {
     fn files(sub: &str) -> Vec<PathBuf> {
         let mut out = Vec::new();
         rust_files(&root().join(sub), &mut out);
+        assert!(!out.is_empty(), "tidy: no Rust files below {sub}");
         out
     }
 
+    /// A file's text; a file that cannot be read fails the check.
     fn read(p: &Path) -> String {
-        std::fs::read_to_string(p).unwrap_or_default()
+        std::fs::read_to_string(p).unwrap_or_else(|e| panic!("tidy: cannot read {}: {e}", p.display()))
+    }
+
+    /// The test code of a file: all of a file under `tests/`, otherwise what follows its first `#[cfg(test)]`.
+    fn test_code(f: &Path) -> String {
+        let text = read(f);
+        if f.components().any(|c| c.as_os_str() == "tests") {
+            return text;
+        }
+        text.find("#[cfg(test)]").map(|at| text[at..].to_owned()).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_scanners_fail_on_a_missing_path_instead_of_passing() {
+        let missing = root().join("no-such-directory-here");
+        assert!(std::panic::catch_unwind(|| files("no-such-directory-here")).is_err());
+        assert!(std::panic::catch_unwind(|| read(&missing.join("x.rs"))).is_err());
+        let here = root().join("xtask/src/tidy.rs");
+        assert!(test_code(&here).contains("fn the_scanners_fail_on_a_missing_path_instead_of_passing"));
     }
 
     #[test]
@@ -129,8 +151,9 @@ mod tests {
     fn tests_never_name_a_real_provider_host() {
         let hosts = ["https://api.vultr.com", "https://api.linode.com", "https://api.digitalocean.com"];
         let mut found = Vec::new();
-        for f in files("crates").into_iter().filter(|f| f.components().any(|c| c.as_os_str() == "tests")) {
-            let text = read(&f);
+        // Integration tests and the `#[cfg(test)]` modules in src/ alike.
+        for f in files("crates") {
+            let text = test_code(&f);
             // A refusal test may name a host with plain http (it never connects); https would be a real call.
             for h in hosts {
                 if text.contains(h) {

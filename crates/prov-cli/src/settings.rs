@@ -51,8 +51,6 @@ pub const SANDBOX_TOKEN: &str = "sandbox-token";
 pub struct Context {
     /// Output format.
     pub output: OutputFormat,
-    /// `-v` count.
-    pub verbose: u8,
     api_url: Option<String>,
     request_timeout: Duration,
     sandbox: Option<Sandbox>,
@@ -94,7 +92,6 @@ impl Context {
         Ok(Self {
             create,
             output: global.output,
-            verbose: global.verbose,
             api_url: global.api_url.clone(),
             request_timeout: global.request_timeout,
             sandbox,

@@ -1,4 +1,4 @@
-//! Duplicate-safe create. No provider offers an idempotency key (docs/providers/<provider>.md §9), so every create
+//! Duplicate-safe create. No provider offers an idempotency key (`docs/providers/<provider>.md` §9), so every create
 //! attempt carries a unique marker tag; when the answer is lost (connection dropped, timeout, 5xx, an unreadable 2xx
 //! body) the marker is looked up repeatedly over a settle window (providers act late and their lists lag) before
 //! deciding: found → that instance is the result; certainly absent after the whole window → one more attempt at

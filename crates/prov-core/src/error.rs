@@ -190,14 +190,6 @@ impl Error {
             _ => 1,
         }
     }
-
-    /// The HTTP status, for API errors.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            Self::Api { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -424,12 +424,12 @@ mod tests {
 
     #[test]
     fn page_number_reads_only_the_page_parameter() {
-        assert_eq!(page_number("https://api.digitalocean.com/v2/sizes?page=2&per_page=200"), Some(2));
+        assert_eq!(page_number("https://api.digitalocean.invalid/v2/sizes?page=2&per_page=200"), Some(2));
         assert_eq!(page_number("https://evil.example/v2/sizes?per_page=200&page=7&type=x"), Some(7));
-        assert_eq!(page_number("https://api.digitalocean.com/v2/sizes?per_page=200"), None);
-        assert_eq!(page_number("https://api.digitalocean.com/v2/sizes?page=0"), None);
-        assert_eq!(page_number("https://api.digitalocean.com/v2/sizes?page=two"), None);
-        assert_eq!(page_number("https://api.digitalocean.com/v2/sizes"), None);
+        assert_eq!(page_number("https://api.digitalocean.invalid/v2/sizes?per_page=200"), None);
+        assert_eq!(page_number("https://api.digitalocean.invalid/v2/sizes?page=0"), None);
+        assert_eq!(page_number("https://api.digitalocean.invalid/v2/sizes?page=two"), None);
+        assert_eq!(page_number("https://api.digitalocean.invalid/v2/sizes"), None);
     }
 
     #[test]

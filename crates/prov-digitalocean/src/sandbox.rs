@@ -525,12 +525,12 @@ mod tests {
         let v = answer(&d.handle(&req("GET", "/sizes", &[], None), &world));
         assert_eq!(v["sizes"].as_array().map(Vec::len), Some(20));
         assert_eq!(v["meta"]["total"], json!(59));
-        assert_eq!(v["links"]["pages"]["next"], json!("https://api.digitalocean.com/v2/sizes?page=2&per_page=20"));
-        assert_eq!(v["links"]["pages"]["last"], json!("https://api.digitalocean.com/v2/sizes?page=3&per_page=20"));
+        assert_eq!(v["links"]["pages"]["next"], json!(format!("{PUBLIC_BASE}/sizes?page=2&per_page=20")));
+        assert_eq!(v["links"]["pages"]["last"], json!(format!("{PUBLIC_BASE}/sizes?page=3&per_page=20")));
         assert!(v["links"]["pages"].get("prev").is_none());
         let v = answer(&d.handle(&req("GET", "/sizes", &[("page", "3"), ("per_page", "20")], None), &world));
         assert_eq!(v["sizes"].as_array().map(Vec::len), Some(19));
-        assert_eq!(v["links"]["pages"]["prev"], json!("https://api.digitalocean.com/v2/sizes?page=2&per_page=20"));
+        assert_eq!(v["links"]["pages"]["prev"], json!(format!("{PUBLIC_BASE}/sizes?page=2&per_page=20")));
         assert!(v["links"]["pages"].get("next").is_none());
     }
 
@@ -543,7 +543,7 @@ mod tests {
         assert_eq!(v["images"].as_array().map(Vec::len), Some(200));
         assert_eq!(
             v["links"]["pages"]["next"],
-            json!("https://api.digitalocean.com/v2/images?page=2&per_page=200&type=distribution")
+            json!(format!("{PUBLIC_BASE}/images?page=2&per_page=200&type=distribution"))
         );
         let v = answer(&d.handle(&req("GET", "/regions", &[("per_page", "200")], None), &world));
         assert_eq!((v["links"].clone(), v["meta"]["total"].clone()), (json!({}), json!(15)));

@@ -329,15 +329,13 @@ pub struct SandboxOptions {
     pub boot: Duration,
     /// Latency added to every answer.
     pub latency: Duration,
-    /// Unused: every connection is served on its own thread. Kept so existing callers still compile.
-    pub threads: usize,
     /// Faults to inject, in the syntax of docs/reliability.md (`;`-separated); empty for none.
     pub faults: String,
 }
 
 impl Default for SandboxOptions {
     fn default() -> Self {
-        Self { boot: Duration::from_secs(2), latency: Duration::ZERO, threads: 8, faults: String::new() }
+        Self { boot: Duration::from_secs(2), latency: Duration::ZERO, faults: String::new() }
     }
 }
 

@@ -6,7 +6,7 @@
 //! every instance's outcome. One failure does not stop the others; the exit status is 1 if any failed, 130 after
 //! Ctrl-C or SIGTERM.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,52 +20,49 @@ use prov_core::wait::{WaitOptions, wait_all};
 use prov_core::{Error, Instance, InstanceStatus, Provider, Secret, SystemClock, WaitLevel};
 use serde_json::{Value, json};
 
+use super::fleet::{Clients, connect_all, list_existing, load};
 use crate::args::{OutputFormat, WaitArg};
 use crate::progress::Progress;
-use crate::settings::{Context, registry};
+use crate::settings::Context;
 use crate::{CmdResult, Failure, output};
 
 /// Creates in flight at once per provider.
 const PARALLEL_CREATES: usize = 4;
 
-/// The providers of a plan, connected (base URLs checked; nothing sent).
-pub(crate) type Clients = BTreeMap<&'static str, Box<dyn Provider>>;
-
-/// Connects every provider a plan names.
-pub(crate) fn connect_all(cx: &Context, plan: &Plan) -> Result<Clients, Failure> {
-    let mut names: Vec<&str> = plan.instances.iter().map(|ip| ip.provider.name).collect();
-    names.sort_unstable();
-    names.dedup();
-    cx.one_url_one_provider(&names)?;
-    let mut clients = Clients::new();
-    for ip in &plan.instances {
-        if !clients.contains_key(ip.provider.name) {
-            clients.insert(ip.provider.name, cx.connect(ip.provider)?);
-        }
-    }
-    Ok(clients)
+/// What apply did, or will do, with one plan instance (the `action` of the output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    /// To be created (before the creates run).
+    Create,
+    /// Created by this run.
+    Created,
+    /// This run's create answer was lost; found by its marker.
+    Recovered,
+    /// An earlier run created it.
+    Exists,
+    /// Several managed instances carry the label; nothing created.
+    Duplicate,
+    /// Taken over: `--adopt`, or another racing run's instance kept by the convergence rule.
+    Adopted,
+    /// The create was refused or failed.
+    Failed,
+    /// Interrupted before this create was sent.
+    NotStarted,
 }
 
-/// Loads a plan and prints its warnings.
-pub(crate) fn load(path: &Path) -> Result<Plan, Failure> {
-    let plan = prov_core::plan::load(path, registry())?;
-    for w in &plan.warnings {
-        output::warning(&w.to_string());
-    }
-    Ok(plan)
-}
-
-/// Every instance of every provider in `clients`, one list per provider, in parallel.
-pub(crate) fn list_existing(clients: &Clients) -> Result<BTreeMap<&'static str, Vec<Instance>>, Failure> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = clients.iter().map(|(name, p)| (*name, s.spawn(move || p.list_instances()))).collect();
-        let mut out = BTreeMap::new();
-        for (name, h) in handles {
-            let listed = h.join().map_err(|_| Failure::failed(format!("{name}: listing instances panicked")))?;
-            out.insert(name, listed?);
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Created => "created",
+            Self::Recovered => "recovered",
+            Self::Exists => "exists",
+            Self::Duplicate => "duplicate",
+            Self::Adopted => "adopted",
+            Self::Failed => "failed",
+            Self::NotStarted => "not-started",
         }
-        Ok(out)
-    })
+    }
 }
 
 /// One plan instance's result.
@@ -73,7 +70,7 @@ struct Outcome {
     provider: &'static str,
     label: String,
     instance: Option<Instance>,
-    action: &'static str,
+    action: Action,
     root_password: Option<Secret>,
     error: Option<String>,
     /// The marker this run's create carried, when it sent one.
@@ -83,7 +80,7 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn new(ip: &InstancePlan, instance: Option<Instance>, action: &'static str) -> Self {
+    fn new(ip: &InstancePlan, instance: Option<Instance>, action: Action) -> Self {
         Self {
             provider: ip.provider.name,
             label: ip.spec.label.clone(),
@@ -101,7 +98,7 @@ impl Outcome {
             Some(i) => serde_json::to_value(i).unwrap_or_else(|_| json!({})),
             None => json!({ "provider": self.provider, "label": self.label }),
         };
-        v["action"] = json!(self.action);
+        v["action"] = json!(self.action.as_str());
         if let Some(pw) = &self.root_password {
             v["root_password"] = json!(pw.expose());
         }
@@ -175,13 +172,13 @@ pub(crate) fn run(
         .zip(&identities)
         .map(|(ip, id)| {
             let (instance, action) = match id {
-                Identity::New => (None, "create"),
+                Identity::New => (None, Action::Create),
                 Identity::Exists(i) => {
                     output::note(&format!(
                         "{} {}: exists ({}), not creating it again",
                         ip.provider.name, ip.spec.label, i.id
                     ));
-                    (Some(i.clone()), "exists")
+                    (Some(i.clone()), Action::Exists)
                 }
                 Identity::Duplicate(all) => {
                     let ids: Vec<&str> = all.iter().map(|i| i.id.as_str()).collect();
@@ -194,11 +191,11 @@ pub(crate) fn run(
                         ids.join(", "),
                         ids[0]
                     ));
-                    (all.first().cloned(), "duplicate")
+                    (all.first().cloned(), Action::Duplicate)
                 }
                 Identity::Conflict(i) => {
                     output::note(&format!("{} {}: adopting {} (--adopt)", ip.provider.name, ip.spec.label, i.id));
-                    (Some(i.clone()), "adopted")
+                    (Some(i.clone()), Action::Adopted)
                 }
             };
             Outcome::new(ip, instance, action)
@@ -222,7 +219,7 @@ pub(crate) fn run(
     if interrupted.load(Ordering::Relaxed) {
         let ids: Vec<String> = outcomes
             .iter()
-            .filter(|o| matches!(o.action, "created" | "recovered" | "adopted"))
+            .filter(|o| matches!(o.action, Action::Created | Action::Recovered | Action::Adopted))
             .filter_map(|o| o.instance.as_ref().map(|i| format!("{} {} ({})", o.provider, i.id, o.label)))
             .collect();
         let created = if ids.is_empty() { "none".to_owned() } else { ids.join(", ") };
@@ -251,7 +248,7 @@ fn create_all(
         for (name, p) in clients {
             let queue: Mutex<VecDeque<usize>> = Mutex::new(
                 (0..plan.instances.len())
-                    .filter(|i| plan.instances[*i].provider.name == *name && outcomes[*i].action == "create")
+                    .filter(|i| plan.instances[*i].provider.name == *name && outcomes[*i].action == Action::Create)
                     .collect(),
             );
             let queue = Arc::new(queue);
@@ -269,7 +266,7 @@ fn create_all(
                                     "{} {}: not created (interrupted)",
                                     ip.provider.name, ip.spec.label
                                 )),
-                                ..Outcome::new(ip, None, "not-started")
+                                ..Outcome::new(ip, None, Action::NotStarted)
                             }
                         } else {
                             create_one(p, ip, opts)
@@ -297,10 +294,10 @@ fn create_one(p: &dyn Provider, ip: &InstancePlan, opts: &CreateOptions) -> Outc
                 output::note(&format!(
                     "{name} {label}: the answer to the create was lost; found {id} by its marker and adopted it (not created twice)"
                 ));
-                "recovered"
+                Action::Recovered
             } else {
                 output::note(&format!("{name} {label}: created {id}"));
-                "created"
+                Action::Created
             };
             Outcome {
                 root_password: o.created.generated_password,
@@ -319,7 +316,11 @@ fn create_one(p: &dyn Provider, ip: &InstancePlan, opts: &CreateOptions) -> Outc
             } else {
                 format!("{e} ({label})")
             };
-            Outcome { error: Some(format!("{what}{hint}")), marker: Some(marker), ..Outcome::new(ip, None, "failed") }
+            Outcome {
+                error: Some(format!("{what}{hint}")),
+                marker: Some(marker),
+                ..Outcome::new(ip, None, Action::Failed)
+            }
         }
     }
 }
@@ -373,13 +374,13 @@ fn converge(clients: &Clients, outcomes: &mut [Outcome]) {
             if had.as_deref() != Some(keep.id.as_str()) {
                 if kept_is_ours {
                     output::note(&format!("{name} {}: found {} by its marker", o.label, keep.id));
-                    o.action = "recovered";
+                    o.action = Action::Recovered;
                 } else {
                     output::note(&format!(
                         "{name} {}: another run created {} first; adopted it instead of ours",
                         o.label, keep.id
                     ));
-                    o.action = "adopted";
+                    o.action = Action::Adopted;
                 }
                 // A create that failed with an unknown outcome but did land is not a failure any more.
                 if o.error.as_deref().is_some_and(|e| !e.contains("while removing duplicate")) {
@@ -471,7 +472,7 @@ fn print_outcomes(fmt: OutputFormat, outcomes: &[Outcome]) -> CmdResult {
             }
             None => (dash(), dash(), dash(), dash()),
         };
-        let row = [o.provider, &o.label, &id, o.action, &status, &v4, &v6];
+        let row = [o.provider, &o.label, &id, o.action.as_str(), &status, &v4, &v6];
         t.add_row(row.map(output::cell));
     }
     output::print_table(&t)?;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use prov_core::provider::{Deleted, MANAGED_TAG, Operation};
 use prov_core::{Clock, SystemClock};
 
-use super::apply::{connect_all, list_existing, load};
+use super::fleet::{connect_all, list_existing, load};
 use crate::args::OutputFormat;
 use crate::settings::Context;
 use crate::{CmdResult, Failure, output};

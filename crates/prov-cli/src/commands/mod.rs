@@ -4,6 +4,7 @@ mod apply;
 mod completions;
 mod delete;
 mod destroy;
+mod fleet;
 mod list;
 mod plan;
 mod sandbox;

@@ -13,7 +13,7 @@ use prov_core::secret::redact_json;
 use prov_core::{Currency, Instance, Money, Size, Totals};
 use serde_json::json;
 
-use super::apply::{Clients, connect_all, load};
+use super::fleet::{Clients, connect_all, load};
 use crate::args::OutputFormat;
 use crate::settings::Context;
 use crate::{CmdResult, output};

@@ -23,7 +23,6 @@ pub(crate) fn run(listen: &str, boot_secs: f64, faults: &[String], latency_ms: u
         boot: secs(boot_secs)?,
         latency: std::time::Duration::from_millis(latency_ms),
         faults: crate::settings::fault_spec(faults),
-        ..SandboxOptions::default()
     };
     let sb = Sandbox::start(&addr.to_string(), dialects(image_count), opts)
         .map_err(|e| crate::settings::sandbox_failure(&format!("cannot listen on {addr}"), &e))?;
