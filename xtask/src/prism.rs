@@ -567,7 +567,8 @@ fn serve(mut conn: TcpStream, upstream: u16, strip_x_filter: bool) -> anyhow::Re
 
 /// Rewrites the paging fields of a list answer into a last page (docs/providers/vultr.md §11,
 /// docs/providers/digitalocean.md §11) and names what it changed:
-/// Vultr `meta.links.next`, DigitalOcean `links.pages.next`/`last`, Linode `pages` (set to `page`).
+/// Vultr `meta.links.next`, DigitalOcean `links.pages.next`/`last`, Linode `pages` (set to `page`), and the stated
+/// total (Vultr and DigitalOcean `meta.total`, Linode `results`) set to the items the page holds.
 fn last_page(v: &mut Value) -> Vec<&'static str> {
     let mut changed = Vec::new();
     if let Some(next) = v.pointer_mut("/meta/links/next")
@@ -588,6 +589,19 @@ fn last_page(v: &mut Value) -> Vec<&'static str> {
     {
         v["pages"] = json!(page);
         changed.push("pages");
+    }
+    // The examples' totals describe lists the examples do not hold (a total of 13 beside one region); prov refuses a
+    // list shorter than its total, so the total becomes what this one page holds.
+    let held = v.as_object().and_then(|o| o.values().find_map(Value::as_array)).map(Vec::len);
+    if let Some(held) = held {
+        for (pointer, name) in [("/meta/total", "meta.total"), ("/results", "results")] {
+            if let Some(total) = v.pointer_mut(pointer)
+                && total.as_u64().is_some_and(|t| t != held as u64)
+            {
+                *total = json!(held);
+                changed.push(name);
+            }
+        }
     }
     changed
 }
@@ -790,8 +804,11 @@ mod tests {
         assert_eq!(last_page(&mut digitalocean), ["links.pages.next", "links.pages.last"]);
         assert_eq!(digitalocean["links"], json!({"pages": {"first": "f"}}));
         let mut linode = json!({"data": [], "page": 1, "pages": 3, "results": 300});
-        assert_eq!(last_page(&mut linode), ["pages"]);
-        assert_eq!(linode, json!({"data": [], "page": 1, "pages": 1, "results": 300}));
+        assert_eq!(last_page(&mut linode), ["pages", "results"]);
+        assert_eq!(linode, json!({"data": [], "page": 1, "pages": 1, "results": 0}));
+        let mut example = json!({"regions": [{"slug": "nyc3"}], "links": {}, "meta": {"total": 13}});
+        assert_eq!(last_page(&mut example), ["meta.total"], "a total the example's one item cannot match");
+        assert_eq!(example["meta"]["total"], json!(1));
         let mut done = json!({"data": [], "page": 1, "pages": 1});
         assert!(last_page(&mut done).is_empty());
     }

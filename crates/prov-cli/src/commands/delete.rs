@@ -1,5 +1,6 @@
 //! `prov delete <provider> <id-or-label>...`: resolves every argument first (an id, or the label of exactly one
-//! instance; an unknown one exits 1, an ambiguous label exits 2 listing the ids, before anything is deleted), after
+//! instance; an ambiguous label exits 2 listing the ids, before anything is deleted; an argument the list does not
+//! show is sent as an id, since lists lag behind creates, and a 404 is then "no such instance", exit 1), after
 //! asking on a terminal (without `--yes` and without a terminal it refuses before sending anything), and reports an
 //! instance that vanished between the list and its delete as already gone.
 
@@ -21,20 +22,27 @@ pub(crate) fn run(cx: &Context, provider: &str, ids: &[String], yes: bool) -> Cm
         output::confirm("delete", &[], &question)?;
     }
     let existing = p.list_instances()?;
-    let mut resolved: Vec<String> = Vec::new();
+    // Listed: (id, true). Not in the list but maybe an id the list does not show yet (lists lag behind creates):
+    // (arg, false), sent as it is; a 404 or an argument that is not an id then means there is no such instance.
+    let mut targets: Vec<(String, bool)> = Vec::new();
     for arg in ids {
-        let id = resolve(info.name, arg, &existing)?;
-        if !resolved.contains(&id) {
-            resolved.push(id);
+        let target = match named(arg, &existing) {
+            Named::Missing => (arg.clone(), false),
+            _ => (resolve(info.name, arg, &existing)?, true),
+        };
+        if !targets.iter().any(|(id, _)| *id == target.0) {
+            targets.push(target);
         }
     }
-    let ids = &resolved;
-    let (mut deleted, mut gone, mut failures) = (Vec::new(), Vec::new(), Vec::new());
-    for id in ids {
+    let (mut deleted, mut gone, mut failures) = (Vec::new(), Vec::new(), Vec::<Failure>::new());
+    for (id, listed) in &targets {
         match p.delete_instance(id) {
             Ok(Deleted::Deleted) => deleted.push(id.clone()),
-            Ok(Deleted::AlreadyGone) => gone.push(id.clone()),
-            Err(e) => failures.push(e),
+            Ok(Deleted::AlreadyGone) if *listed => gone.push(id.clone()),
+            Ok(Deleted::AlreadyGone) | Err(prov_core::Error::InvalidInput { .. }) => {
+                failures.push(missing(info.name, id));
+            }
+            Err(e) => failures.push(e.into()),
         }
     }
     if cx.output == OutputFormat::Json {
@@ -51,8 +59,8 @@ pub(crate) fn run(cx: &Context, provider: &str, ids: &[String], yes: bool) -> Cm
     }
     match failures.len() {
         0 => Ok(()),
-        1 => Err(failures.remove(0).into()),
-        _ => Err(Failure::failed(failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))),
+        1 => Err(failures.remove(0)),
+        _ => Err(Failure::failed(failures.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("\n"))),
     }
 }
 
@@ -61,10 +69,7 @@ pub(crate) fn run(cx: &Context, provider: &str, ids: &[String], yes: bool) -> Cm
 pub(crate) fn resolve(provider: &str, arg: &str, existing: &[Instance]) -> Result<String, Failure> {
     match named(arg, existing) {
         Named::Id(i) | Named::Label(i) => Ok(i.id.clone()),
-        Named::Missing => Err(Failure::failed(format!(
-            "{provider}: no such instance: no instance has the id or label `{}` (`prov list {provider} instances` shows them)",
-            printable(arg)
-        ))),
+        Named::Missing => Err(missing(provider, arg)),
         Named::Ambiguous(all) => Err(Failure::usage(format!(
             "{provider}: {} instances are labelled `{}` ({}); name one by its id",
             all.len(),
@@ -72,4 +77,12 @@ pub(crate) fn resolve(provider: &str, arg: &str, existing: &[Instance]) -> Resul
             all.iter().map(|i| i.id.as_str()).collect::<Vec<_>>().join(", ")
         ))),
     }
+}
+
+/// Exit 1: no instance has this id or label.
+fn missing(provider: &str, arg: &str) -> Failure {
+    Failure::failed(format!(
+        "{provider}: no such instance: no instance has the id or label `{}` (`prov list {provider} instances` shows them)",
+        printable(arg)
+    ))
 }
