@@ -120,6 +120,29 @@ pub struct Registration<S: 'static = ()> {
     pub sandbox: S,
 }
 
+/// Declares a provider crate's `REGISTRATION` (and its boxed `connect`), written once for every provider: with the
+/// crate's `sandbox` feature on it carries `sandbox::dialect`, the constructor of the crate's dialect. Expects an
+/// `INFO` static, a client type with `new(&ClientSettings) -> Result<Self>`, and (feature `sandbox`) a `sandbox`
+/// module with `dialect`, in the calling crate.
+#[macro_export]
+macro_rules! registration {
+    ($client:ident, $name:literal) => {
+        #[doc = concat!("How prov finds ", $name, ": its descriptor, how to connect, and (feature `sandbox`) its dialect.")]
+        #[cfg(feature = "sandbox")]
+        pub static REGISTRATION: $crate::Registration<prov_sandbox::NewDialect> =
+            $crate::Registration { info: &INFO, connect, sandbox: sandbox::dialect };
+
+        #[doc = concat!("How prov finds ", $name, ": its descriptor and how to connect.")]
+        #[cfg(not(feature = "sandbox"))]
+        pub static REGISTRATION: $crate::Registration = $crate::Registration { info: &INFO, connect, sandbox: () };
+
+        #[doc = concat!("A ", $name, " client, boxed for [`REGISTRATION`].")]
+        fn connect(settings: &$crate::ClientSettings) -> $crate::Result<Box<dyn $crate::Provider>> {
+            Ok(Box::new($client::new(settings)?))
+        }
+    };
+}
+
 impl ProviderInfo {
     /// True when `name` is this provider's name or one of its aliases (case-insensitive).
     pub fn answers_to(&self, name: &str) -> bool {

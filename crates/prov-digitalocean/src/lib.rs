@@ -20,19 +20,7 @@ use prov_core::provider::{CreateSpec, FieldProblem, LegacyKey, ProviderInfo};
 
 pub use client::DigitalOcean;
 
-/// How prov finds DigitalOcean: its descriptor, how to connect, and (feature `sandbox`) its dialect.
-#[cfg(feature = "sandbox")]
-pub static REGISTRATION: prov_core::Registration<prov_sandbox::NewDialect> =
-    prov_core::Registration { info: &INFO, connect, sandbox: sandbox::dialect };
-
-/// How prov finds DigitalOcean: its descriptor and how to connect.
-#[cfg(not(feature = "sandbox"))]
-pub static REGISTRATION: prov_core::Registration = prov_core::Registration { info: &INFO, connect, sandbox: () };
-
-/// A DigitalOcean client, boxed for [`REGISTRATION`].
-fn connect(settings: &prov_core::ClientSettings) -> prov_core::Result<Box<dyn prov_core::Provider>> {
-    Ok(Box::new(DigitalOcean::new(settings)?))
-}
+prov_core::registration!(DigitalOcean, "DigitalOcean");
 
 /// DigitalOcean's documented burst limit (docs/providers/digitalocean.md §3): 250 requests per minute per token.
 pub const RATE_LIMITS: &[prov_core::ratelimit::RateLimit] = &[prov_core::ratelimit::RateLimit {

@@ -20,19 +20,7 @@ use prov_core::provider::{CreateSpec, FieldProblem, LegacyKey, ProviderInfo};
 
 pub use client::{Linode, PASSWORD_PLACEHOLDER};
 
-/// How prov finds Linode: its descriptor, how to connect, and (feature `sandbox`) its dialect.
-#[cfg(feature = "sandbox")]
-pub static REGISTRATION: prov_core::Registration<prov_sandbox::NewDialect> =
-    prov_core::Registration { info: &INFO, connect, sandbox: sandbox::dialect };
-
-/// How prov finds Linode: its descriptor and how to connect.
-#[cfg(not(feature = "sandbox"))]
-pub static REGISTRATION: prov_core::Registration = prov_core::Registration { info: &INFO, connect, sandbox: () };
-
-/// A Linode client, boxed for [`REGISTRATION`].
-fn connect(settings: &prov_core::ClientSettings) -> prov_core::Result<Box<dyn prov_core::Provider>> {
-    Ok(Box::new(Linode::new(settings)?))
-}
+prov_core::registration!(Linode, "Linode");
 
 /// Linode's documented limits (docs/providers/linode.md §3): 10 creates per 30 s, about 800 requests per 2 minutes.
 pub const RATE_LIMITS: &[prov_core::ratelimit::RateLimit] = &[

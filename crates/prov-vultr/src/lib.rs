@@ -20,19 +20,7 @@ use prov_core::provider::{CreateSpec, FieldProblem, LegacyKey, ProviderInfo};
 
 pub use client::Vultr;
 
-/// How prov finds Vultr: its descriptor, how to connect, and (feature `sandbox`) its dialect.
-#[cfg(feature = "sandbox")]
-pub static REGISTRATION: prov_core::Registration<prov_sandbox::NewDialect> =
-    prov_core::Registration { info: &INFO, connect, sandbox: sandbox::dialect };
-
-/// How prov finds Vultr: its descriptor and how to connect.
-#[cfg(not(feature = "sandbox"))]
-pub static REGISTRATION: prov_core::Registration = prov_core::Registration { info: &INFO, connect, sandbox: () };
-
-/// A Vultr client, boxed for [`REGISTRATION`].
-fn connect(settings: &prov_core::ClientSettings) -> prov_core::Result<Box<dyn prov_core::Provider>> {
-    Ok(Box::new(Vultr::new(settings)?))
-}
+prov_core::registration!(Vultr, "Vultr");
 
 /// Vultr's documented limit (docs/providers/vultr.md §3): more than 30 requests per second may answer 429.
 pub const RATE_LIMITS: &[prov_core::ratelimit::RateLimit] = &[prov_core::ratelimit::RateLimit {
