@@ -177,30 +177,10 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
+    use crate::fake::INFO;
     use crate::model::{Image, Instance, InstanceStatus, Region, Size};
-    use crate::provider::{Deleted, FieldProblem, Operation, ProviderInfo};
+    use crate::provider::{Deleted, Operation, ProviderInfo};
     use crate::{ApiError, ClientSettings, Http};
-
-    fn rules(_: &CreateSpec) -> Vec<FieldProblem> {
-        Vec::new()
-    }
-
-    static INFO: ProviderInfo = ProviderInfo {
-        name: "fake",
-        display_name: "Fake",
-        aliases: &[],
-        default_base_url: "https://fake.invalid/v1",
-        url_env: "PROV_FAKE_API_URL",
-        token_env: &[],
-        currency: crate::Currency::Usd,
-        catalogue_needs_token: false,
-        plan_keys: &["root_password"],
-        unsupported_hints: &[],
-        legacy_keys: &[],
-        sandbox_path: "/fake/v1",
-        validate: rules,
-        parse_error: |_, _| ApiError::default(),
-    };
 
     /// What each create call does: `Ok(store)` answers (storing the instance when true), or fails after
     /// optionally storing it (the server acted but the answer was lost).

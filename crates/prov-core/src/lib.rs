@@ -5,6 +5,8 @@
 pub mod clock;
 pub mod create;
 pub mod error;
+#[cfg(test)]
+mod fake;
 pub mod http;
 pub mod identity;
 pub mod model;

@@ -211,30 +211,10 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
+    use crate::fake::INFO;
     use crate::model::{Image, InstanceStatus, Region, Size};
-    use crate::provider::{CreateSpec, Created, Deleted, FieldProblem, Operation, ProviderInfo};
+    use crate::provider::{CreateSpec, Created, Deleted, Operation, ProviderInfo};
     use crate::{ApiError, ClientSettings, Http};
-
-    fn rules(_: &CreateSpec) -> Vec<FieldProblem> {
-        Vec::new()
-    }
-
-    static INFO: ProviderInfo = ProviderInfo {
-        name: "fake",
-        display_name: "Fake",
-        aliases: &[],
-        default_base_url: "https://fake.invalid/v1",
-        url_env: "PROV_FAKE_API_URL",
-        token_env: &[],
-        currency: crate::Currency::Usd,
-        catalogue_needs_token: false,
-        plan_keys: &[],
-        unsupported_hints: &[],
-        legacy_keys: &[],
-        sandbox_path: "/fake/v1",
-        validate: rules,
-        parse_error: |_, _| ApiError::default(),
-    };
 
     fn inst(id: &str, status: InstanceStatus) -> Instance {
         Instance {
